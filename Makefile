@@ -1,0 +1,36 @@
+# The README's two commands: `make demo` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench notes lint clean-venv
+
+# (Re)install only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m scratchnet.demo
+
+test: $(STAMP)
+	$(BIN)/ruff check scratchnet torchnet tests parity_tests benchmarks
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	$(BIN)/python -m pytest tests parity_tests benchmarks --benchmark-disable -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-json=benchmark.json
+	$(BIN)/python benchmarks/report.py benchmark.json
+
+notes: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+	@echo "notes site built in site/ (serve it with: $(BIN)/mkdocs serve)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check scratchnet torchnet tests parity_tests benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

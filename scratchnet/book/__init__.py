@@ -1,0 +1,1 @@
+"""The book's own APIs (network, network2, network3, mnist_loader), on scratchnet kernels."""

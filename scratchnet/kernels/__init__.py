@@ -1,0 +1,1 @@
+"""Numba-jitted kernels: pure functions on preallocated arrays, no classes."""
