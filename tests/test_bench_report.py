@@ -1,0 +1,38 @@
+"""benchmarks/report.py: ratios from a pytest-benchmark JSON document."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("bench_report", ROOT / "benchmarks" / "report.py")
+report = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report)
+
+
+def bench(name: str, group: str, median: float, **extra) -> dict:
+    return {"name": name, "group": group, "param": None, "stats": {"median": median}, "extra_info": extra}
+
+
+def test_ratios_are_other_time_over_scratch_time(tmp_path: Path, capsys):
+    doc = {"machine_info": {"scratchnet": {"cpu_model": "Test CPU", "cores": 2, "threads": 2, "numpy": "1",
+                                           "numba": "2", "torch": "3", "blas": "OpenBLAS", "gpu": None}},
+           "benchmarks": [bench("test_epoch[scratch]", "epoch", 0.5, backend="scratchnet", samples_per_s=2000.0),
+                          bench("test_epoch[torch]", "epoch", 2.0, backend="torchnet-cpu", samples_per_s=500.0),
+                          bench("test_mm_numpy", "mm 1024", 1.0, gflops=10.0),
+                          bench("test_mm_scratch", "mm 1024", 1.25, gflops=8.0)]}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(doc))
+    assert report.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Machine: Test CPU, 2 cores" in out
+    assert "| epoch | torchnet-cpu | 2000.000 ms | 500.0 samples/s | 4.00× |" in out
+    assert "| epoch | scratchnet | 500.000 ms | 2,000.0 samples/s | 1.00× |" in out
+    assert "| mm 1024 | numpy | 1000.000 ms | 10.0 GFLOP/s | 0.80× |" in out  # guessed backend
+
+
+def test_unreadable_file_is_reported(tmp_path: Path, capsys):
+    assert report.main([str(tmp_path / "missing.json")]) == 1
+    assert "cannot read" in capsys.readouterr().err
