@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python -m scratchnet.demo
 
 test: $(STAMP)
-	$(BIN)/ruff check scratchnet torchnet tests parity_tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 	@# Real-data tests skip (with the reason) when MNIST cannot be fetched; the rest never need it.
 	-@$(BIN)/scratchnet data fetch mnist >/dev/null && echo "MNIST ready in the cache"
@@ -33,7 +33,7 @@ notes: $(STAMP)
 	@echo "notes site built in site/ (serve it with: $(BIN)/mkdocs serve)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check scratchnet torchnet tests parity_tests benchmarks
+	$(BIN)/ruff check .
 
 clean-venv:
 	rm -rf $(VENV)
