@@ -1,0 +1,28 @@
+"""Input checks shared by the layers: clear errors that name the layer and both shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_input(layer: str, x: np.ndarray, ndim: int, dtype: np.dtype, features: int | None = None,
+                axis: int = 1, what: str = "features") -> None:
+    """Raise a ValueError/TypeError naming ``layer`` when ``x`` is not what it takes."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{layer}: expected a NumPy array, got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{layer}: expected a {ndim}-D input, got shape {x.shape}")
+    if x.dtype != dtype:
+        raise TypeError(f"{layer}: input dtype {x.dtype} does not match the layer's {dtype} "
+                        f"(cast with x.astype(np.{dtype}) or call .to(np.{x.dtype}) on the model)")
+    if features is not None and x.shape[axis] != features:
+        raise ValueError(f"{layer}: expected {features} input {what} (axis {axis}), got input of shape {x.shape}")
+
+
+def check_grad(layer: str, grad: np.ndarray, expected_shape: tuple[int, ...] | None) -> None:
+    """``backward`` must get a gradient shaped like the last forward's output."""
+    if expected_shape is None:
+        raise RuntimeError(f"{layer}: backward called before forward")
+    if grad.shape != expected_shape:
+        raise ValueError(f"{layer}: backward got a gradient of shape {grad.shape}, "
+                         f"but the forward output had shape {expected_shape}")

@@ -1,0 +1,62 @@
+"""``Linear``: ``Y = X W^T + b``, its three backprop products on the project's own GEMM."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
+from .checks import check_grad, check_input
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """A fully connected layer, ``torch.nn.Linear(in_features, out_features, bias)``.
+
+    Forward ``Y = X W^T + b`` with X ``(N, in)``, W ``(out, in)``, b ``(out,)``, Y ``(N, out)``.
+    Backward, from ``dY = dC/dY`` ``(N, out)`` (the book's BP3/BP4 summed over the batch):
+    ``dW += dY^T X``, ``db += sum_n dY[n]``, and ``dX = dY W`` is returned.
+    Default initialisation is torch's: every entry ``U(-1/sqrt(in), 1/sqrt(in))``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 dtype=np.float32, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: sizes must be positive, got in={in_features}, out={out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        rng = rng if rng is not None else np.random.default_rng()
+        bound = 1.0 / np.sqrt(in_features)
+        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
+        self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        self._params["bias"] = self.bias
+        self._X: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features})"
+
+    # --8<-- [start:linear]
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """``Y = X W^T + b``: X ``(N, in)`` -> Y ``(N, out)``."""
+        W = self.weight.data
+        check_input(self.name, X, 2, W.dtype, self.in_features)
+        X = np.ascontiguousarray(X)
+        Y = gemm_nt(X, W, np.empty((X.shape[0], self.out_features), W.dtype), 0.0)  # (N, out)
+        if self.bias is not None:
+            Y += self.bias.data
+        self._X = X
+        return Y
+
+    def backward(self, dY: np.ndarray) -> np.ndarray:
+        """Accumulate ``dW += dY^T X`` and ``db += sum_n dY``; return ``dX = dY W``."""
+        X = self._X
+        check_grad(self.name, dY, None if X is None else (X.shape[0], self.out_features))
+        dY = np.ascontiguousarray(dY, dtype=X.dtype)
+        gemm_tn(dY, X, self.weight.grad, 1.0)              # (out, in) += (N, out)^T (N, in)
+        if self.bias is not None:
+            self.bias.grad += dY.sum(axis=0)                # (out,)
+        return gemm_nn(dY, self.weight.data, np.empty_like(X), 0.0)  # (N, in) = (N, out) (out, in)
+    # --8<-- [end:linear]
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

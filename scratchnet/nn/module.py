@@ -1,0 +1,174 @@
+"""``Parameter``, ``Module`` and ``Sequential``: the bookkeeping every layer shares.
+
+A module's ``forward`` caches what its ``backward`` needs; ``backward(dY)`` returns ``dX`` and
+*adds* (``+=``) its parameters' gradients into ``.grad``, so gradients of several mini-batches
+accumulate until ``zero_grad()``, exactly as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array ``.data`` with its gradient ``.grad`` (same shape and dtype, zeros)."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = np.ascontiguousarray(data)
+        self.grad = np.zeros_like(self.data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class: children and parameters registered by attribute, as ``torch.nn.Module``.
+
+    Subclasses implement ``forward(x)`` and ``backward(grad_out) -> grad_in``.
+    """
+
+    training: bool = True
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_params", {})
+        object.__setattr__(self, "_children", {})
+        object.__setattr__(self, "_buffers", {})
+        self.training = True
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, Parameter):
+            self._params[name] = value
+        elif isinstance(value, Module):
+            self._children[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """A non-trainable array that belongs in ``state_dict`` (e.g. BatchNorm's running mean)."""
+        self._buffers[name] = None
+        object.__setattr__(self, name, value)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, Parameter)`` pairs in registration order, as torch names them."""
+        for name, p in self._params.items():
+            if p is not None:
+                yield prefix + name, p
+        for cname, child in self._children.items():
+            yield from child.named_parameters(f"{prefix}{cname}.")
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, p in self.named_parameters():
+            yield p
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to zero (in place)."""
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def train(self, mode: bool = True) -> Module:
+        self.training = mode
+        for child in self._children.values():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def _named_tensors(self, prefix: str = "") -> Iterator[tuple[str, object, str]]:
+        """(name, owner, attribute) for every parameter and buffer, in torch's state_dict order."""
+        for name, p in self._params.items():
+            if p is not None:
+                yield prefix + name, self, name
+        for name in self._buffers:
+            yield prefix + name, self, name
+        for cname, child in self._children.items():
+            yield from child._named_tensors(f"{prefix}{cname}.")
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer, keyed like ``torch.nn.Module.state_dict``."""
+        out = {}
+        for key, owner, attr in self._named_tensors():
+            value = getattr(owner, attr)
+            out[key] = (value.data if isinstance(value, Parameter) else np.asarray(value)).copy()
+        return out
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` into the parameters and buffers; keys, shapes must match exactly."""
+        expected = {key: (owner, attr) for key, owner, attr in self._named_tensors()}
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise KeyError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                           f"unexpected keys {unexpected}")
+        for key, (owner, attr) in expected.items():
+            value = np.asarray(state[key])
+            current = getattr(owner, attr)
+            target = current.data if isinstance(current, Parameter) else current
+            if value.shape != np.shape(target):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {key} has shape {value.shape}, "
+                                 f"expected {np.shape(target)}")
+            if isinstance(current, Parameter):
+                current.data[...] = value
+            elif isinstance(current, np.ndarray):
+                current[...] = value
+            else:
+                object.__setattr__(owner, attr, type(current)(value))
+
+    def to(self, dtype) -> Module:
+        """Cast every parameter (and floating buffer) to ``dtype``; gradients are reset."""
+        dtype = np.dtype(dtype)
+        for _, owner, attr in self._named_tensors():
+            value = getattr(owner, attr)
+            if isinstance(value, Parameter):
+                value.data = value.data.astype(dtype)
+                value.grad = np.zeros_like(value.data)
+            elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                object.__setattr__(owner, attr, value.astype(dtype))
+        return self
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        if not self._children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self._children.items()]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order; children are named ``"0"``, ``"1"``, ... as in torch."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            setattr(self, str(i), m)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._children.values())[i]
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for m in self._children.values():
+            x = m(x)
+        return x
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        for m in reversed(list(self._children.values())):
+            grad_out = m.backward(grad_out)
+        return grad_out
