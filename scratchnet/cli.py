@@ -1,7 +1,9 @@
 """The ``scratchnet`` command: fetch data, train models, reproduce the book's experiments.
 
-    scratchnet data fetch mnist          # walk the source chain, verify, cache
-    scratchnet data info fashion-mnist   # split sizes, class counts, provenance
+    scratchnet data fetch mnist                      # walk the source chain, verify, cache
+    scratchnet data info fashion-mnist               # split sizes, class counts, provenance
+    scratchnet train book_mlp --backend torch        # any zoo model, either library
+    scratchnet book ch1 --quick                      # the book's experiments beside its figures
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .data import DATASETS, DataError
 
@@ -39,6 +42,53 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    import time
+
+    from .data import load
+    from .train import TrainConfig, Trainer, TrainingDiverged, default_callbacks
+
+    config = TrainConfig(model=args.model, backend=args.backend, epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                         momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
+                         subset=args.subset, patience=args.patience, device=args.device,
+                         dtype=args.dtype).resolved()
+    from .models import SPECS
+
+    data = load(SPECS[config.model].dataset)
+    if config.subset:
+        X, y = data["train"]
+        data["train"] = (X[:config.subset], y[:config.subset])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.out) if args.out else Path("runs") / f"{config.model}-{config.backend}-{stamp}"
+    config.out_dir = str(run_dir)
+    print("config: " + ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items()))
+    trainer = Trainer(config, data, run_dir, default_callbacks(config, progress=not args.no_progress))
+    if args.resume:
+        trainer.resume(Path(args.resume))
+        print(f"resumed from {args.resume} at epoch {trainer.start_epoch}")
+    try:
+        summary = trainer.fit()
+    except TrainingDiverged as exc:
+        print(f"scratchnet: training stopped: {exc}", file=sys.stderr)
+        return 2
+    print(f"done: {summary['epochs_run']} epochs, best validation accuracy {summary.get('best_val_acc', 0):.2%}, "
+          f"test accuracy {summary.get('test_acc', float('nan')):.2%}, "
+          f"{summary.get('samples_per_s', 0):,.0f} samples/s ({config.backend}); "
+          f"metrics and checkpoints in {run_dir}")
+    if summary.get("stop_reason"):
+        print(summary["stop_reason"])
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from .book.experiments import run_chapter
+
+    run_chapter(args.chapter, quick=args.quick, backend=args.backend)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``scratchnet`` command (sub-commands register here)."""
     parser = argparse.ArgumentParser(
@@ -60,6 +110,41 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a folder holding the dataset's files (e.g. unpacked CIFAR-10 batches)")
     p_data.add_argument("--json", action="store_true", help="print the summary as JSON")
     p_data.set_defaults(func=_cmd_data)
+
+    from .models import SPECS
+
+    p_train = sub.add_parser(
+        "train", help="train a zoo model with either backend",
+        description="Train a model of the zoo with scratchnet or torch. Unset options take the "
+                    "model's defaults. Writes metrics.csv, metrics.json, last.npz and best.npz "
+                    "to the run folder.",
+        epilog="models: " + "; ".join(f"{name}: {spec.description}" for name, spec in SPECS.items()))
+    p_train.add_argument("model", choices=sorted(SPECS), metavar="MODEL", help="zoo model (listed below)")
+    p_train.add_argument("--backend", choices=["scratch", "torch"], default="scratch")
+    p_train.add_argument("--epochs", type=int)
+    p_train.add_argument("--batch-size", type=int)
+    p_train.add_argument("--lr", type=float, help="learning rate")
+    p_train.add_argument("--optimizer", choices=["sgd", "adam"])
+    p_train.add_argument("--momentum", type=float, default=0.0)
+    p_train.add_argument("--weight-decay", type=float, default=0.0)
+    p_train.add_argument("--seed", type=int, default=0)
+    p_train.add_argument("--subset", type=int, metavar="N", help="train on the first N training images")
+    p_train.add_argument("--patience", type=int, metavar="N", help="early stopping after N epochs without improvement")
+    p_train.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL-BACKEND-TIME)")
+    p_train.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.npz/best.npz")
+    p_train.add_argument("--device", help="torch backend: cpu or cuda (default: cuda when present)")
+    p_train.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p_train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p_train.set_defaults(func=_cmd_train)
+
+    p_book = sub.add_parser(
+        "book", help="run a chapter's experiments beside the book's figures",
+        description="Reproduce the experiments of a chapter of Neural Networks and Deep Learning, "
+                    "printing the book's figure beside ours, row by row.")
+    p_book.add_argument("chapter", choices=["ch1", "ch3", "ch5"])
+    p_book.add_argument("--quick", action="store_true", help="a short version (a few epochs, a subset)")
+    p_book.add_argument("--backend", choices=["scratch", "torch"], default="scratch")
+    p_book.set_defaults(func=_cmd_book)
     return parser
 
 
@@ -68,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except DataError as exc:
+    except (DataError, ValueError, FileNotFoundError) as exc:
         print(f"scratchnet: error: {exc}", file=sys.stderr)
         return 1
 
