@@ -67,7 +67,7 @@ class TorchBackend:
         loss = self.loss(self.model(Xt), yt)
         loss.backward()
         self.opt.step()
-        return float(loss)
+        return loss.item()
     # --8<-- [end:torch_step]
 
     @torch.no_grad()

@@ -128,17 +128,37 @@ def gemm_tn(A, B, out, beta):
 # --8<-- [start:gemm_nt_dot]
 @njit(cache=True, fastmath=FASTMATH, boundscheck=False)
 def _nt_dots(A, B, out, beta):
-    """out[i, j] = A[i] . B[j] + beta * out[i, j]: both rows contiguous, a vectorised dot."""
+    """out[i, j] = A[i] . B[j] + beta * out[i, j], for few rows of A.
+
+    Depth is cut in K_TILE chunks so A's chunk stays in L1 while B streams through once; each
+    B row chunk is dotted with four A rows at a time (one load of b feeds four FMAs).
+    """
     M, K = A.shape
     N = B.shape[0]
-    for i in range(M):
-        a = A[i]
+    _scale_rows(out, beta, 0, M)
+    M4 = M - M % 4
+    for k0 in range(0, K, K_TILE):
+        k1 = min(k0 + K_TILE, K)
         for j in range(N):
-            b = B[j]
-            s = 0.0
-            for k in range(K):
-                s += a[k] * b[k]
-            out[i, j] = s if beta == 0.0 else s + beta * out[i, j]
+            b = B[j, k0:k1]
+            for i in range(0, M4, 4):
+                a0, a1, a2, a3 = A[i, k0:k1], A[i + 1, k0:k1], A[i + 2, k0:k1], A[i + 3, k0:k1]
+                s0 = s1 = s2 = s3 = out[i, j] - out[i, j]  # a zero of out's dtype
+                for k in range(k1 - k0):
+                    s0 += a0[k] * b[k]
+                    s1 += a1[k] * b[k]
+                    s2 += a2[k] * b[k]
+                    s3 += a3[k] * b[k]
+                out[i, j] += s0
+                out[i + 1, j] += s1
+                out[i + 2, j] += s2
+                out[i + 3, j] += s3
+            for i in range(M4, M):
+                a0 = A[i, k0:k1]
+                s0 = out[i, j] - out[i, j]
+                for k in range(k1 - k0):
+                    s0 += a0[k] * b[k]
+                out[i, j] += s0
 # --8<-- [end:gemm_nt_dot]
 
 

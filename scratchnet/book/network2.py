@@ -1,0 +1,229 @@
+"""network2.py — the book's improved network (chapter 3), on scratchnet's kernels.
+
+The book's names, signatures, printed lines and return values, so its snippets run unchanged;
+each epoch runs as one compiled call with the mini-batch as one matrix. Chapter 3's exercises
+are keyword arguments whose defaults keep the book's behaviour: ``early_stopping_n``,
+``lr_schedule_n`` (halve eta on a plateau until eta0/128), ``regularization="L1"``, momentum
+``mu``, ``LogLikelihoodCost`` (softmax output layer), ``activation="tanh" | "relu"``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+
+import numpy as np
+
+from ..kernels import fused_mlp as F
+from .common import labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
+from .mnist_loader import vectorized_result
+
+
+# --8<-- [start:costs]
+class QuadraticCost:
+    """``C = 1/2 ||a - y||^2``; output error ``delta = (a - y) * sigma'(z)``."""
+
+    code = F.QUADRATIC
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray) -> float:
+        return 0.5 * np.linalg.norm(a - y) ** 2
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (a - y) * sigmoid_prime(z)
+
+
+class CrossEntropyCost:
+    """``C = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)]``; ``delta = a - y`` (no sigma' term)."""
+
+    code = F.CROSS_ENTROPY
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return a - y
+
+
+class LogLikelihoodCost:
+    """Softmax output with ``C = -ln a_y``; ``delta = a - y`` (chapter 3's softmax section)."""
+
+    code = F.LOG_LIKELIHOOD
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray) -> float:
+        return float(-np.log(a[np.argmax(y)]).item())
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return a - y
+# --8<-- [end:costs]
+
+
+ACTIVATIONS = {"sigmoid": F.SIGMOID, "tanh": F.TANH, "relu": F.RELU}
+
+
+class Network:
+    """``Network(sizes, cost=CrossEntropyCost)``, with the book's default initialisation."""
+
+    def __init__(self, sizes: list[int], cost=CrossEntropyCost, activation: str = "sigmoid") -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"Network: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.num_layers = len(sizes)
+        self.sizes = list(sizes)
+        self.cost = cost
+        self.activation = activation
+        self.default_weight_initializer()
+
+    # --8<-- [start:initializers]
+    def default_weight_initializer(self) -> None:
+        """Biases ``N(0, 1)``; weights ``N(0, 1/n_in)``, so ``z`` does not saturate the neuron."""
+        self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
+        self.weights = [np.random.randn(y, x) / np.sqrt(x)
+                        for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
+
+    def large_weight_initializer(self) -> None:
+        """Chapter 1's initialisation: biases and weights ``N(0, 1)``."""
+        self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
+        self.weights = [np.random.randn(y, x) for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
+    # --8<-- [end:initializers]
+
+    @property
+    def _out_act(self) -> int:
+        return F.SOFTMAX if self.cost is LogLikelihoodCost else F.SIGMOID
+
+    def feedforward(self, a: np.ndarray) -> np.ndarray:
+        """Output column for input column ``a`` ``(n_0, 1)``."""
+        out = F.predict(np.asarray(a, dtype=np.float64).reshape(1, -1), self._contiguous(), self.biases,
+                        ACTIVATIONS[self.activation], self._out_act)
+        return out.reshape(-1, 1)
+
+    def _contiguous(self) -> list[np.ndarray]:
+        self.weights = [np.ascontiguousarray(w, dtype=np.float64) for w in self.weights]
+        self.biases = [np.ascontiguousarray(b, dtype=np.float64).reshape(-1, 1) for b in self.biases]
+        return self.weights
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        return F.predict(X, self._contiguous(), self.biases, ACTIVATIONS[self.activation], self._out_act)
+
+    def SGD(self, training_data: list, epochs: int, mini_batch_size: int, eta: float, lmbda: float = 0.0,
+            evaluation_data: list | None = None, monitor_evaluation_cost: bool = False,
+            monitor_evaluation_accuracy: bool = False, monitor_training_cost: bool = False,
+            monitor_training_accuracy: bool = False, early_stopping_n: int = 0, lr_schedule_n: int = 0,
+            regularization: str = "L2", mu: float = 0.0) -> tuple[list, list, list, list]:
+        """Mini-batch SGD; returns ``(evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)``.
+
+        Update per mini-batch of size m (L2): ``w <- (1 - eta lmbda / n) w - (eta / m) sum dC/dw``,
+        ``b <- b - (eta / m) sum dC/db``, n = len(training_data). ``early_stopping_n > 0`` stops
+        after that many epochs without a better evaluation accuracy; ``lr_schedule_n > 0`` halves
+        eta after that many, and stops when eta reaches eta0/128.
+        """
+        if regularization not in ("L1", "L2"):
+            raise ValueError(f"SGD: regularization must be 'L1' or 'L2', got {regularization!r}")
+        if (early_stopping_n or lr_schedule_n) and not (evaluation_data and monitor_evaluation_accuracy):
+            raise ValueError("SGD: early stopping and the learning-rate schedule watch the evaluation accuracy: "
+                             "pass evaluation_data and monitor_evaluation_accuracy=True")
+        n = len(training_data)
+        X, Y = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
+        if evaluation_data:
+            n_data = len(evaluation_data)
+            Xe, _ = stack(evaluation_data, "evaluation_data", self.sizes[0], None) \
+                if np.ndim(evaluation_data[0][1]) == 0 else stack(evaluation_data, "evaluation_data",
+                                                                  self.sizes[0], self.sizes[-1])
+            ye = labels_of(evaluation_data, self.sizes[-1])
+        self._contiguous()
+        velocities = (tuple(np.zeros_like(w) for w in self.weights),
+                      tuple(np.zeros(b.size) for b in self.biases)) if mu else None
+        order = np.arange(n)
+        evaluation_cost, evaluation_accuracy = [], []
+        training_cost, training_accuracy = [], []
+        best_accuracy, no_change, eta0 = -1, 0, eta
+        for j in range(epochs):
+            order = shuffled_order(n, order)
+            F.train_epoch(X, Y, order, mini_batch_size, eta, lmbda, n, self.weights, self.biases,
+                          act=ACTIVATIONS[self.activation], out_act=self._out_act, cost=self.cost.code,
+                          reg=F.L1 if regularization == "L1" else F.L2, mu=mu, velocities=velocities)
+            print(f"Epoch {j} training complete")
+            if monitor_training_cost:
+                cost = self._total_cost(X, Y, lmbda, regularization)
+                training_cost.append(cost)
+                print(f"Cost on training data: {cost}")
+            if monitor_training_accuracy:
+                accuracy = int((self._output(X).argmax(1) == Y.argmax(1)).sum())
+                training_accuracy.append(accuracy)
+                print(f"Accuracy on training data: {accuracy} / {n}")
+            if monitor_evaluation_cost:
+                cost = self._total_cost(Xe, np.eye(self.sizes[-1])[ye], lmbda, regularization)
+                evaluation_cost.append(cost)
+                print(f"Cost on evaluation data: {cost}")
+            if monitor_evaluation_accuracy:
+                accuracy = int((self._output(Xe).argmax(1) == ye).sum())
+                evaluation_accuracy.append(accuracy)
+                print(f"Accuracy on evaluation data: {accuracy} / {n_data}")
+                if accuracy > best_accuracy:
+                    best_accuracy, no_change = accuracy, 0
+                else:
+                    no_change += 1
+                if early_stopping_n and no_change == early_stopping_n:
+                    print(f"Early stopping: no improvement in {early_stopping_n} epochs")
+                    break
+                if lr_schedule_n and no_change == lr_schedule_n:
+                    eta, no_change = eta / 2, 0
+                    print(f"Learning rate halved to {eta}")
+                    if eta <= eta0 / 128:
+                        print("Learning rate has dropped to 1/128 of its initial value: stopping")
+                        break
+            print()
+        training_data[:] = [training_data[i] for i in order]
+        return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
+
+    def update_mini_batch(self, mini_batch: list, eta: float, lmbda: float, n: int) -> None:
+        """One step on ``mini_batch`` with L2 weight decay ``(1 - eta lmbda / n)``."""
+        X, Y = stack(mini_batch, "mini_batch", self.sizes[0], self.sizes[-1])
+        F.train_epoch(X, Y, np.arange(len(X)), len(X), eta, lmbda, n, self._contiguous(), self.biases,
+                      act=ACTIVATIONS[self.activation], out_act=self._out_act, cost=self.cost.code)
+
+    def accuracy(self, data: list, convert: bool = False) -> int:
+        """Correct classifications in ``data``; ``convert=True`` when ``y`` are one-hot (training data)."""
+        X, _ = stack(data, "data", self.sizes[0], self.sizes[-1] if convert else None)
+        return int((self._output(X).argmax(1) == labels_of(data, self.sizes[-1])).sum())
+
+    def total_cost(self, data: list, lmbda: float, convert: bool = False) -> float:
+        """Mean cost over ``data`` plus ``(lmbda / 2 len(data)) sum ||w||^2``; ``convert`` when y are ints."""
+        X, _ = stack(data, "data", self.sizes[0], None if convert else self.sizes[-1])
+        Y = np.eye(self.sizes[-1])[labels_of(data, self.sizes[-1])]
+        return self._total_cost(X, Y, lmbda, "L2")
+
+    def _total_cost(self, X: np.ndarray, Y: np.ndarray, lmbda: float, regularization: str) -> float:
+        A = self._output(X)
+        cost = sum(self.cost.fn(a.reshape(-1, 1), y.reshape(-1, 1)) for a, y in zip(A, Y, strict=True)) / len(X)
+        if regularization == "L1":
+            return float(cost + (lmbda / len(X)) * sum(np.abs(w).sum() for w in self.weights))
+        return float(cost + 0.5 * (lmbda / len(X)) * sum(np.linalg.norm(w) ** 2 for w in self.weights))
+
+    def save(self, filename: str) -> None:
+        """Save sizes, weights, biases and the cost's name to ``filename`` as JSON (the book's format)."""
+        data = {"sizes": self.sizes, "weights": [w.tolist() for w in self.weights],
+                "biases": [b.tolist() for b in self.biases], "cost": str(self.cost.__name__)}
+        with open(filename, "w") as f:
+            json.dump(data, f)
+
+
+def load(filename: str) -> Network:
+    """Load a network saved by :meth:`Network.save`."""
+    with open(filename) as f:
+        data = json.load(f)
+    cost = getattr(sys.modules[__name__], data["cost"])
+    net = Network(data["sizes"], cost=cost)
+    net.weights = [np.array(w) for w in data["weights"]]
+    net.biases = [np.array(b) for b in data["biases"]]
+    return net
+
+
+__all__ = ["CrossEntropyCost", "LogLikelihoodCost", "Network", "QuadraticCost", "load", "random",
+           "sigmoid", "sigmoid_prime", "vectorized_result"]
