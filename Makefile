@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench notes lint clean-venv
+.PHONY: demo test bench notes lint clean-cache clean-venv
 export NO_MKDOCS_2_WARNING := 1
 
 # (Re)install only when pyproject.toml changed since the last install.
@@ -34,6 +34,11 @@ notes: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Numba's on-disk cache does not notice when a kernel's callee in another file changes:
+# clear it after editing scratchnet/kernels/ by hand.
+clean-cache:
+	find scratchnet torchnet -name '*.nbi' -delete -o -name '*.nbc' -delete
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,65 @@
+"""GEMM throughput: scratchnet's kernels against NumPy's BLAS and torch, one group per shape.
+
+Square sizes 256-2048 and the MLP shapes of the book's networks, each transposition variant.
+Under ``--benchmark-disable`` (CI) only the small shapes run, once, so the code cannot rot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from scratchnet.kernels.matmul import gemm_nn, gemm_nt, gemm_tn
+
+SQUARE = [256, 512, 1024, 2048]
+# (M, K, N) of op(A) @ op(B) in the book's MLPs: forward X W^T, weight grad dY^T X, input grad dY W
+MLP = {"book_mlp b10 fwd": ("nt", 10, 784, 30), "book_mlp b10 dW": ("tn", 30, 10, 784),
+       "book_mlp100 b128 fwd": ("nt", 128, 784, 100), "book_mlp100 b128 dW": ("tn", 100, 128, 784),
+       "book_mlp100 b128 dX": ("nn", 128, 100, 784)}
+CASES = [(f"square {n} {v}", v, n, n, n) for n in SQUARE for v in ("nn", "nt", "tn")] + \
+        [(name, *shape) for name, shape in MLP.items()]
+BACKENDS = ["scratchnet", "numpy", "torchnet-cpu"] + (["torchnet-cuda"] if torch.cuda.is_available() else [])
+
+
+def operands(variant: str, M: int, K: int, N: int, dtype=np.float32):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((K, M) if variant == "tn" else (M, K)).astype(dtype)
+    B = rng.standard_normal((N, K) if variant == "nt" else (K, N)).astype(dtype)
+    return A, B, np.empty((M, N), dtype)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("group", "variant", "M", "K", "N"), CASES, ids=[c[0] for c in CASES])
+def test_gemm(benchmark, request, backend: str, group: str, variant: str, M: int, K: int, N: int) -> None:
+    if request.config.getoption("benchmark_disable") and max(M, K, N) > 256 and not group.startswith("book"):
+        pytest.skip("large square GEMMs run only with --benchmark-only (CI runs each benchmark once, small)")
+    A, B, out = operands(variant, M, K, N)
+    benchmark.group = f"gemm {group}"
+    benchmark.extra_info.update(backend=backend, shape=f"{variant} {M}x{K}x{N}")
+    if backend == "scratchnet":
+        kernel = {"nn": gemm_nn, "nt": gemm_nt, "tn": gemm_tn}[variant]
+        kernel(A, B, out, 0.0)  # compile outside the timing
+        with threadpool_limits(1, user_api="blas"):  # BLAS threads idle while Numba's run
+            benchmark(kernel, A, B, out, 0.0)
+        np.testing.assert_allclose(out, (A.T if variant == "tn" else A) @ (B.T if variant == "nt" else B),
+                                   rtol=1e-3, atol=1e-3 * np.sqrt(K))
+    elif backend == "numpy":
+        a, b = (A.T if variant == "tn" else A), (B.T if variant == "nt" else B)
+        benchmark(np.matmul, a, b, out=out)
+    else:
+        device = "cuda" if backend.endswith("cuda") else "cpu"
+        a, b = torch.from_numpy(A).to(device), torch.from_numpy(B).to(device)
+        a, b = (a.T if variant == "tn" else a), (b.T if variant == "nt" else b)
+
+        def run():
+            c = a @ b
+            if device == "cuda":
+                torch.cuda.synchronize()
+            return c
+
+        benchmark(run)
+    stats = benchmark.stats
+    if stats is not None:
+        benchmark.extra_info["gflops"] = 2.0 * M * N * K / stats.stats.median / 1e9
