@@ -40,7 +40,7 @@ def backend_of(bench: dict) -> str:
 
 def throughput(bench: dict) -> str:
     info = bench.get("extra_info") or {}
-    for key, unit in (("samples_per_s", "samples/s"), ("gflops", "GFLOP/s")):
+    for key, unit in (("samples_per_s", "samples/s"), ("gflops", "GFLOP/s"), ("peak_rss_mb", "MB peak")):
         if key in info:
             return f"{info[key]:,.1f} {unit}"
     return ""
@@ -69,8 +69,9 @@ def render(data: dict) -> str:
             median = b["stats"]["median"]
             ratio = "" if ref is None else f"{median / ref:.2f}×"
             name = backend_of(b)
-            if b.get("param") and b["param"] not in name:
-                name += f" [{b['param']}]"
+            label = (b.get("extra_info") or {}).get("label")
+            if label:
+                name += f" ({label})"
             lines.append(f"| {group} | {name} | {median * 1e3:.3f} ms | {throughput(b)} | {ratio} |")
     return "\n".join(lines) + "\n"
 

@@ -47,6 +47,7 @@ def test_zoo_epoch(benchmark, request, model: str, backend: str) -> None:
     trainer = ScratchBackend(cfg) if backend == "scratchnet" else TorchBackend(cfg)
     benchmark.group = f"epoch {model} batch {bs}"
     benchmark.extra_info["backend"] = backend.split()[0]
+    benchmark.extra_info["label"] = "zoo model, Trainer step" if backend == "scratchnet" else backend.split(" ", 1)[1]
     threads = torch.get_num_threads()
     if backend != "scratchnet":
         torch.set_num_threads(int(backend.split()[1]))
@@ -69,5 +70,5 @@ def test_book_api_epoch(benchmark, request, api: str) -> None:
     np.random.seed(0)
     net = network.Network([784, 30, 10]) if api == "network" else network2.Network([784, 30, 10])
     benchmark.group = "epoch book_mlp batch 10"
-    benchmark.extra_info["backend"] = "scratchnet"
+    benchmark.extra_info.update(backend="scratchnet", label=f"the book's {api}.SGD")
     run(benchmark, lambda: net.SGD(training_data, 1, 10, 3.0 if api == "network" else 0.5), len(X))

@@ -165,6 +165,8 @@ class ScratchBackend:
         self.model.train()
         self.opt.zero_grad()
         y_hat = self.model(X.astype(self.dtype, copy=False))      # (N, 10)
+        if not np.isfinite(y_hat).all():
+            return float("nan")  # diverged: the loop stops and keeps the last good checkpoint
         value = self.loss(y_hat, self._targets(y, y_hat.shape[1]))
         self.model.backward(self.loss.backward())                  # fills every .grad
         self.opt.step()

@@ -11,25 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import fake_mnist_pickle, real_cache_has
+from datafiles import real_cache_has
 
 from scratchnet import cli
 from scratchnet.data import DatasetNotFoundError, batches, datasets, fetch, info, load
 from scratchnet.data.formats import write_cifar_batch, write_idx
 from scratchnet.data.sources import FileSpec
-
-
-@pytest.fixture
-def fake_mnist(data_home: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
-    """A small mnist.pkl.gz in the cache, with the registry's digest pointing at it."""
-    gz = fake_mnist_pickle((50, 20, 20))
-    digest = hashlib.sha256(gzip.decompress(gz)).hexdigest()
-    spec = FileSpec("mnist.pkl.gz", digest)
-    monkeypatch.setitem(datasets.DATASETS, "mnist",
-                        dataclasses.replace(datasets.DATASETS["mnist"], files=(spec,)))
-    (data_home / "mnist").mkdir(parents=True)
-    (data_home / "mnist" / "mnist.pkl.gz").write_bytes(gz)
-    return gz
 
 
 def test_load_mnist_layout_and_exact_pixels(fake_mnist: bytes):

@@ -1,0 +1,55 @@
+"""The ``scratchnet`` command: train and book, end to end on a small MNIST-format file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from scratchnet import cli
+
+
+def test_train_scratch_then_resume(fake_mnist: bytes, tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "book_mlp", "--epochs", "2", "--out", str(out), "--no-progress", "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "config: model=book_mlp, backend=scratch, epochs=2, batch_size=10, lr=3.0" in text
+    assert "epoch  train_loss" in text and "done: 2 epochs" in text and "samples/s (scratch)" in text
+    assert len(list(csv.DictReader(open(out / "metrics.csv")))) == 2
+    assert json.loads((out / "metrics.json").read_text())["summary"]["epochs_run"] == 2
+    assert cli.main(["train", "book_mlp", "--epochs", "3", "--out", str(tmp_path / "r2"), "--no-progress",
+                     "--resume", str(out / "last.npz")]) == 0
+    assert "resumed from" in capsys.readouterr().out
+
+
+def test_train_torch_backend(fake_mnist: bytes, tmp_path: Path, capsys):
+    assert cli.main(["train", "latent3", "--backend", "torch", "--epochs", "1", "--device", "cpu",
+                     "--out", str(tmp_path / "t"), "--no-progress"]) == 0
+    assert "samples/s (torch)" in capsys.readouterr().out
+
+
+def test_train_divergence_exits_2_with_message(fake_mnist: bytes, tmp_path: Path, capsys):
+    code = cli.main(["train", "mlp_3b1b", "--lr", "1e300", "--epochs", "2", "--batch-size", "5",
+                     "--out", str(tmp_path / "d"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "training stopped" in err and "Try a learning rate below 1e+300" in err
+
+
+def test_train_bad_arguments(fake_mnist: bytes, tmp_path: Path, capsys):
+    assert cli.main(["train", "book_mlp", "--lr", "-1", "--out", str(tmp_path / "x")]) == 1
+    assert "lr must be a positive finite number, got -1.0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "no_such_model"])
+
+
+@pytest.mark.parametrize("chapter", ["ch1", "ch3", "ch5"])
+def test_book_quick(fake_mnist: bytes, chapter: str, capsys):
+    assert cli.main(["book", chapter, "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert f"== {chapter}" in out
+    if chapter == "ch1":
+        assert "9129 / 10000" in out  # the book's figure printed beside ours
+    if chapter == "ch5":
+        assert out.count("earlier layers slower") >= 6
