@@ -180,6 +180,8 @@ class ScratchBackend:
         for start in range(0, len(X), batch_size):
             Xb, yb = X[start:start + batch_size].astype(self.dtype, copy=False), y[start:start + batch_size]
             y_hat = self.model(Xb)
+            if not np.isfinite(y_hat).all():
+                return float("nan"), float("nan")  # the loop reports divergence
             total_loss += float(self.loss(y_hat, self._targets(yb, y_hat.shape[1]))) * len(yb)
             correct += int((y_hat.argmax(axis=1) == yb).sum())
         return total_loss / len(X), correct / len(X)
@@ -412,6 +414,8 @@ class Trainer:
                     cb.on_batch_end(self, loss)
             seconds = time.perf_counter() - start
             val_loss, val_acc = self.backend.evaluate(Xv, yv, 1000)
+            if not math.isfinite(val_loss):
+                self._diverged(val_loss, epoch, "end (evaluation)")
             row = {"epoch": epoch, "train_loss": total / math.ceil(len(X) / bs), "val_loss": val_loss,
                    "val_acc": val_acc, "seconds": seconds, "samples_per_s": len(X) / seconds}
             self.history.append(row)
@@ -425,7 +429,7 @@ class Trainer:
         return self.summary
     # --8<-- [end:fit]
 
-    def _diverged(self, loss: float, epoch: int, batch: int) -> None:
+    def _diverged(self, loss: float, epoch: int, batch: int | str) -> None:
         last = self.run_dir / "last.npz"
         kept = f"the last good checkpoint is {last}" if last.exists() else "no epoch finished, so no checkpoint"
         self.stop_reason = (f"{self.config.model} ({self.config.backend}): loss is {loss} at epoch {epoch}, "
