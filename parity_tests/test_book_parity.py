@@ -40,14 +40,17 @@ def seeded(factory):
     return factory()
 
 
-def run_network2(module, train, test, large: bool) -> list[int]:
+def run_network2(module, train, test, large: bool, cost: str = "CrossEntropyCost",
+                 activation: str = "sigmoid", **options) -> list[int]:
     kwargs = {"device": DEVICE} if module is t_network2 else {}
-    net = seeded(lambda: module.Network([784, 30, 10], cost=module.CrossEntropyCost, **kwargs))
+    net = seeded(lambda: module.Network([784, 30, 10], cost=getattr(module, cost), activation=activation,
+                                        **kwargs))
     if large:
         net.large_weight_initializer()
     random.seed(7)
-    _, acc, _, _ = net.SGD(list(train), 3, 10, 0.5, lmbda=5.0, evaluation_data=test,
-                           monitor_evaluation_accuracy=True)
+    _, acc, _, _ = net.SGD(list(train), 3, 10, options.pop("eta", 0.5), lmbda=options.pop("lmbda", 5.0),
+                           evaluation_data=test,
+                           monitor_evaluation_accuracy=True, **options)
     return acc
 
 
@@ -57,6 +60,19 @@ def test_network2_same_accuracies_synthetic(large: bool, capsys) -> None:
     ours, theirs = run_network2(s_network2, train, test, large), run_network2(t_network2, train, test, large)
     assert ours == theirs, f"per-epoch accuracies: scratchnet {ours} vs torch {theirs}"
     assert ours[-1] > 0.5 * len(test)  # it learned something, so the comparison means something
+
+
+@pytest.mark.parametrize("options", [
+    dict(regularization="L1", lmbda=0.5), dict(mu=0.5, eta=0.1), dict(cost="QuadraticCost", eta=3.0),
+    dict(cost="LogLikelihoodCost", activation="tanh", eta=0.1),
+    dict(cost="LogLikelihoodCost", activation="relu", eta=0.05)],
+    ids=["L1", "momentum", "quadratic", "softmax-tanh", "softmax-relu"])
+def test_network2_chapter3_options_same_accuracies(options: dict, capsys) -> None:
+    train, test = synthetic(1000, seed=3)
+    ours = run_network2(s_network2, train, test, False, **dict(options))
+    theirs = run_network2(t_network2, train, test, False, **dict(options))
+    assert ours == theirs, f"per-epoch accuracies with {options}: scratchnet {ours} vs torch {theirs}"
+    assert ours[-1] > 0.3 * len(test)
 
 
 @pytest.mark.skipif(not (cache_root() / "mnist" / "mnist.npz").is_file(),
@@ -76,5 +92,5 @@ def test_network_chapter1_same_weights(capsys) -> None:
     random.seed(3)
     theirs.SGD(list(train), 2, 10, 3.0)
     for w, wt in zip(ours.weights, theirs.weights, strict=True):
-        np.testing.assert_allclose(w, wt.cpu().numpy(), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(w, wt.detach().cpu().numpy(), rtol=1e-8, atol=1e-10)
     assert ours.evaluate(test) == theirs.evaluate(test)

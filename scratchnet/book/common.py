@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+from numba import njit
 
 
 # --8<-- [start:py2_shuffle]
@@ -35,29 +36,39 @@ def sigmoid_prime(z: np.ndarray) -> np.ndarray:
     return sigmoid(z) * (1 - sigmoid(z))
 
 
-def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``X`` float64 ``(n, n_in)`` and targets from a list of ``(x, y)`` tuples.
+def _dtype(x0: np.ndarray) -> np.dtype:
+    """float32 pixels stay float32 (exact; the kernels multiply them in float64), else float64."""
+    return np.dtype(np.float32) if np.asarray(x0).dtype == np.float32 else np.dtype(np.float64)
 
-    ``n_out`` given: y are ``(n_out, 1)`` columns -> ``(n, n_out)``; ``None``: y are ints -> ``(n,)``.
+
+def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``X`` ``(n, n_in)`` and targets from a list of ``(x, y)`` tuples.
+
+    ``n_out`` given: y are ``(n_out, 1)`` columns -> ``(n, n_out)`` float64; ``None``: y are
+    ints -> ``(n,)`` int64. X keeps float32 pixels as they are (the book's values exactly).
     """
     if not data:
         raise ValueError(f"{name} is empty")
     x0, y0 = data[0]
     if np.shape(x0) not in ((n_in, 1), (n_in,)):
-        raise ValueError(f"{name}: each x must be a ({n_in}, 1) column for a network with {n_in} inputs, "
-                         f"got {np.shape(x0)}")
-    X = np.empty((len(data), n_in))
-    for i, (x, _) in enumerate(data):
-        X[i] = x.reshape(-1)
+        raise ValueError(f"{name}: each x must be a ({n_in}, 1) column for a network with "
+                         f"{n_in} inputs, got {np.shape(x0)}")
+    try:
+        X = np.array([x for x, _ in data], dtype=_dtype(x0)).reshape(len(data), n_in)  # (n, n_in)
+    except ValueError as e:
+        raise ValueError(f"{name}: every x must be a ({n_in}, 1) column ({e})") from None
     if n_out is None:
+        if np.ndim(y0) != 0:
+            raise ValueError(f"{name}: each y must be an int label, got shape {np.shape(y0)}")
         y = np.fromiter((int(v) for _, v in data), dtype=np.int64, count=len(data))
         return X, y
     if np.shape(y0) not in ((n_out, 1), (n_out,)):
         raise ValueError(f"{name}: each y must be a ({n_out}, 1) one-hot column, got {np.shape(y0)} "
                          "(validation and test data carry int labels; pass them as evaluation data)")
-    Y = np.empty((len(data), n_out))
-    for i, (_, v) in enumerate(data):
-        Y[i] = v.reshape(-1)
+    try:
+        Y = np.array([v for _, v in data], dtype=np.float64).reshape(len(data), n_out)  # (n, n_out)
+    except ValueError as e:
+        raise ValueError(f"{name}: every y must be a ({n_out}, 1) one-hot column ({e})") from None
     return X, Y
 
 
@@ -69,8 +80,33 @@ def labels_of(data: list, n_out: int) -> np.ndarray:
     return np.fromiter((int(np.argmax(v)) for _, v in data), dtype=np.int64, count=len(data))
 
 
-def shuffled_order(n: int, order: np.ndarray) -> np.ndarray:
-    """Apply the book's per-epoch ``random.shuffle(training_data)`` to an index permutation."""
-    lst = order.tolist()
-    py2_shuffle(lst)
-    return np.asarray(lst, dtype=np.int64)
+@njit(cache=True, fastmath=False)
+def _swap_down(x, j):
+    """x[i], x[j[t]] = x[j[t]], x[i] for t = 0, 1, ... and i = len(x) - 1 - t (in place)."""
+    for t in range(j.shape[0]):
+        i = x.shape[0] - 1 - t
+        x[i], x[j[t]] = x[j[t]], x[i]
+
+
+# --8<-- [start:py2_shuffle_fast]
+def shuffled_order(order: np.ndarray) -> np.ndarray:
+    """``order`` after :func:`py2_shuffle`, drawing the same numbers from the global ``random``.
+
+    Vectorised: NumPy's MT19937 continues Python's Mersenne Twister from its state, and
+    ``random()`` is rebuilt as Python builds it, ``(a 2^26 + b) / 2^53`` with ``a = u >> 5``,
+    ``b = u' >> 6`` from two 32-bit outputs; the state is handed back to ``random`` afterwards.
+    """
+    n = len(order)
+    version, internal, gauss_next = random.getstate()
+    bits = np.random.MT19937()
+    bits.state = {"bit_generator": "MT19937",
+                  "state": {"key": np.array(internal[:-1], dtype=np.uint32), "pos": internal[-1]}}
+    u = bits.random_raw(2 * max(n - 1, 0))                     # (2 (n - 1),) 32-bit outputs
+    r = ((u[0::2] >> 5) * 67108864.0 + (u[1::2] >> 6)) * (1.0 / 9007199254740992.0)
+    j = (r * np.arange(n, 1, -1)).astype(np.int64)             # int(random() * (i + 1))
+    state = bits.state["state"]
+    random.setstate((version, tuple(state["key"].tolist()) + (int(state["pos"]),), gauss_next))
+    out = np.array(order, dtype=np.int64)
+    _swap_down(out, j)
+    return out
+# --8<-- [end:py2_shuffle_fast]

@@ -49,14 +49,14 @@ class Network:
             n_test = len(test_data)
             Xt, yt = stack(test_data, "test_data", self.sizes[0], None)
         for j in range(epochs):
-            order = shuffled_order(n, order)
+            order = shuffled_order(order)
             F.train_epoch(X, Y, order, mini_batch_size, eta, 0.0, n, self.weights, self.biases,
                           cost=F.QUADRATIC)
             if test_data:
                 print(f"Epoch {j}: {self._correct(Xt, yt)} / {n_test}")
             else:
                 print(f"Epoch {j} complete")
-        training_data[:] = [training_data[i] for i in order]
+        training_data[:] = [training_data[i] for i in order.tolist()]
 
     def update_mini_batch(self, mini_batch: list, eta: float) -> None:
         """One gradient step on ``mini_batch`` (a list of ``(x, y)``), as one matrix."""

@@ -1,138 +1,170 @@
 """The book's ``network2`` on torch tensors: same API as ``scratchnet.book.network2``.
 
-Weights are drawn from NumPy's global stream in the book's order, then moved to torch, so a
-seeded run follows the same path as scratchnet's (``parity_tests/test_book_parity.py``).
-Gradients come from autograd; the update is the book's, mini-batch by mini-batch.
+Weights are drawn from NumPy's global stream in the book's order, then moved to torch (float64,
+``device=`` or CUDA when present), so a seeded run follows the same path as scratchnet's
+(``parity_tests/test_book_parity.py``). The training loop, monitoring, early stopping and
+learning-rate schedule are scratchnet's (this class only replaces the epoch and the forward
+pass); autograd gives ``sum_x grad C_x`` per mini-batch and the update is the book's.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+
 import numpy as np
 import torch
+import torch.nn.functional as tF
 
-from scratchnet.book.common import labels_of, shuffled_order, stack
+from scratchnet.book import network2 as scratch
+from scratchnet.book.network2 import CrossEntropyCost, LogLikelihoodCost, QuadraticCost, vectorized_result
+from scratchnet.kernels import fused_mlp as F
 
 from .. import default_device
 
+HIDDEN = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+
 
 # --8<-- [start:costs]
-class QuadraticCost:
-    """``C = 1/2 ||a - y||^2`` summed over the mini-batch's samples."""
+def cost_from_logits(code: int, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``sum_x C_x`` over a mini-batch from the output layer's ``z`` ``(m, n_L)``, one-hot ``y``.
 
-    @staticmethod
-    def fn(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return 0.5 * ((a - y) ** 2).sum()
-
-
-class CrossEntropyCost:
-    """``C = -sum [y ln a + (1 - y) ln(1 - a)]`` (torch's BCE, summed)."""
-
-    @staticmethod
-    def fn(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.binary_cross_entropy(a, y, reduction="sum")
+    Cross-entropy and log-likelihood start from ``z`` (torch's stable forms), so autograd's
+    ``dC/dz`` is the book's ``a - y`` even where the sigmoid saturates to exactly 1.
+    """
+    if code == F.CROSS_ENTROPY:
+        return tF.binary_cross_entropy_with_logits(z, y, reduction="sum")
+    if code == F.LOG_LIKELIHOOD:
+        return tF.cross_entropy(z, y.argmax(1), reduction="sum")
+    return 0.5 * ((torch.sigmoid(z) - y) ** 2).sum()
 # --8<-- [end:costs]
 
 
-class Network:
-    """``Network(sizes, cost=CrossEntropyCost, device=None)``; float64 like the book."""
+class Network(scratch.Network):
+    """``Network(sizes, cost=CrossEntropyCost, activation="sigmoid", device=None)``, float64.
 
-    def __init__(self, sizes: list[int], cost=CrossEntropyCost, device: str | torch.device | None = None) -> None:
-        self.num_layers = len(sizes)
-        self.sizes = list(sizes)
-        self.cost = cost
+    ``weights[l]`` ``(n_l, n_{l-1})`` and ``biases[l]`` ``(n_l, 1)`` are torch tensors.
+    """
+
+    def __init__(self, sizes: list[int], cost=CrossEntropyCost, activation: str = "sigmoid",
+                 device: str | torch.device | None = None) -> None:
         self.device = torch.device(device) if device else default_device()
-        self.default_weight_initializer()
-
-    def _from_numpy(self, biases: list[np.ndarray], weights: list[np.ndarray]) -> None:
-        self.biases = [torch.tensor(b.reshape(-1), dtype=torch.float64, device=self.device) for b in biases]
-        self.weights = [torch.tensor(w, dtype=torch.float64, device=self.device) for w in weights]
+        super().__init__(sizes, cost=cost, activation=activation)
 
     def default_weight_initializer(self) -> None:
-        """Biases ``N(0, 1)``, weights ``N(0, 1/n_in)``: the same NumPy draws as the book."""
-        b = [np.random.randn(y, 1) for y in self.sizes[1:]]
-        w = [np.random.randn(y, x) / np.sqrt(x) for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
-        self._from_numpy(b, w)
+        """The book's draws from ``np.random`` (``N(0, 1)`` biases, ``N(0, 1/n_in)`` weights)."""
+        super().default_weight_initializer()
+        self._to_torch()
 
     def large_weight_initializer(self) -> None:
-        b = [np.random.randn(y, 1) for y in self.sizes[1:]]
-        w = [np.random.randn(y, x) for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
-        self._from_numpy(b, w)
+        """The book's draws from ``np.random`` (``N(0, 1)`` biases and weights)."""
+        super().large_weight_initializer()
+        self._to_torch()
+
+    def _to_torch(self) -> None:
+        def leaf(a: np.ndarray) -> torch.Tensor:
+            return torch.tensor(np.asarray(a), dtype=torch.float64, device=self.device).requires_grad_()
+
+        self.weights = [leaf(w) for w in self.weights]
+        self.biases = [leaf(np.asarray(b).reshape(-1, 1)) for b in self.biases]
+
+    def _tensor(self, X: np.ndarray) -> torch.Tensor:
+        """``X`` as float64 on the device, converted once per array (SGD reuses its arrays)."""
+        cached = getattr(self, "_last_tensor", None)
+        if cached is not None and cached[0] is X:
+            return cached[1]
+        T = torch.as_tensor(X, device=self.device).to(torch.float64)
+        self._last_tensor = (X, T)
+        return T
+
+    def _contiguous(self) -> None:
+        pass
 
     # --8<-- [start:forward]
-    def _forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Rows X ``(m, n_0)`` -> output activations ``(m, n_L)``."""
-        for w, b in zip(self.weights, self.biases, strict=True):
-            X = torch.sigmoid(X @ w.T + b)
-        return X
+    def _logits(self, X: torch.Tensor) -> torch.Tensor:
+        """Rows ``X`` ``(m, n_0)`` -> the output layer's ``z`` ``(m, n_L)``."""
+        f = HIDDEN[self.activation]
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
+            X = f(X @ w.T + b.view(-1))                                  # (m, n_l)
+        return X @ self.weights[-1].T + self.biases[-1].view(-1)         # (m, n_L)
     # --8<-- [end:forward]
 
-    def feedforward(self, a: np.ndarray) -> np.ndarray:
-        """Output column for an input column ``a`` ``(n_0, 1)``."""
+    def _output(self, X: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            x = torch.as_tensor(np.asarray(a, dtype=np.float64).reshape(1, -1), device=self.device)
-            return self._forward(x).cpu().numpy().reshape(-1, 1)
+            z = self._logits(self._tensor(X))
+            a = torch.softmax(z, 1) if self.cost.code == F.LOG_LIKELIHOOD else torch.sigmoid(z)
+        return a.cpu().numpy()
 
-    def _correct(self, X: torch.Tensor, y: np.ndarray) -> int:
-        with torch.no_grad():
-            return int((self._forward(X).argmax(1).cpu().numpy() == y).sum())
+    def _numpy_weights(self) -> list[np.ndarray]:
+        return [w.detach().cpu().numpy() for w in self.weights]
 
-    def SGD(self, training_data: list, epochs: int, mini_batch_size: int, eta: float, lmbda: float = 0.0,
-            evaluation_data: list | None = None, monitor_evaluation_cost: bool = False,
-            monitor_evaluation_accuracy: bool = False, monitor_training_cost: bool = False,
-            monitor_training_accuracy: bool = False) -> tuple[list, list, list, list]:
-        """The book's mini-batch SGD with L2; returns the four monitoring lists like network2."""
-        n = len(training_data)
-        Xn, Yn = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
-        X, Y = torch.as_tensor(Xn, device=self.device), torch.as_tensor(Yn, device=self.device)
-        if evaluation_data:
-            Xe = torch.as_tensor(stack(evaluation_data, "evaluation_data", self.sizes[0], None)[0]
-                                 if np.ndim(evaluation_data[0][1]) == 0 else
-                                 stack(evaluation_data, "evaluation_data", self.sizes[0], self.sizes[-1])[0],
-                                 device=self.device)
-            ye = labels_of(evaluation_data, self.sizes[-1])
-        order = np.arange(n)
-        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
-        for j in range(epochs):
-            order = shuffled_order(n, order)
-            idx_all = torch.as_tensor(order, device=self.device)
-            for start in range(0, n, mini_batch_size):
-                self._update(X[idx_all[start:start + mini_batch_size]], Y[idx_all[start:start + mini_batch_size]],
-                             eta, lmbda, n)
-            print(f"Epoch {j} training complete")
-            with torch.no_grad():
-                if monitor_training_cost:
-                    training_cost.append(self._total_cost(X, Y, lmbda))
-                if monitor_training_accuracy:
-                    training_accuracy.append(self._correct(X, Yn.argmax(1)))
-                if monitor_evaluation_cost:
-                    Ye = torch.as_tensor(np.eye(self.sizes[-1])[ye], device=self.device)
-                    evaluation_cost.append(self._total_cost(Xe, Ye, lmbda))
-                if monitor_evaluation_accuracy:
-                    evaluation_accuracy.append(self._correct(Xe, ye))
-                    print(f"Accuracy on evaluation data: {evaluation_accuracy[-1]} / {len(ye)}")
-        training_data[:] = [training_data[i] for i in order]
-        return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
+    def _numpy_biases(self) -> list[np.ndarray]:
+        return [b.detach().cpu().numpy() for b in self.biases]
+
+    def _epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size: int, eta: float,
+               lmbda: float, n: int, regularization: str, mu: float) -> None:
+        """Mini-batches ``X[order]`` of ``mini_batch_size`` rows, one autograd step each."""
+        Xt = self._tensor(X)
+        Yt = torch.as_tensor(Y, device=self.device)
+        idx = torch.as_tensor(order, device=self.device)
+        if mu and getattr(self, "_velocities", None) is None:
+            self._velocities = [torch.zeros_like(p) for p in self.weights + self.biases]
+        for start in range(0, len(order), mini_batch_size):
+            rows = idx[start:start + mini_batch_size]
+            self._step(Xt[rows], Yt[rows], eta, lmbda, n, regularization, mu)
 
     # --8<-- [start:update]
-    def _update(self, Xb: torch.Tensor, Yb: torch.Tensor, eta: float, lmbda: float, n: int) -> None:
-        """Autograd gives sum_x dC_x/dw; then w <- (1 - eta lmbda / n) w - (eta / m) grad."""
+    def _step(self, Xb: torch.Tensor, Yb: torch.Tensor, eta: float, lmbda: float, n: int,
+              regularization: str, mu: float) -> None:
+        """Autograd gives ``nabla = sum_x dC_x/dw``; then ``w <- (1 - eta lmbda/n) w - (eta/m) nabla``
+        (L1: ``w - eta (lmbda/n) sgn(w) - ...``; momentum: ``v <- mu v - eta grad``, ``w <- w + v``)."""
         params = self.weights + self.biases
-        for p in params:
-            p.requires_grad_(True)
-        cost = self.cost.fn(self._forward(Xb), Yb)
-        grads = torch.autograd.grad(cost, params)
-        m = len(Xb)
+        grads = torch.autograd.grad(cost_from_logits(self.cost.code, self._logits(Xb), Yb), params)
+        step, L = eta / len(Xb), len(self.weights)
         with torch.no_grad():
-            L = len(self.weights)
-            self.weights = [((1 - eta * (lmbda / n)) * w - (eta / m) * g).detach()
-                            for w, g in zip(self.weights, grads[:L], strict=True)]
-            self.biases = [(b - (eta / m) * g).detach() for b, g in zip(self.biases, grads[L:], strict=True)]
+            for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+                is_weight = i < L
+                if mu:
+                    penalty = (lmbda / n) * (p if regularization == "L2" else torch.sign(p))
+                    v = self._velocities[i]
+                    v.copy_(mu * v - eta * penalty - step * g if is_weight else mu * v - step * g)
+                    p.copy_(p + v)
+                elif not is_weight:
+                    p.copy_(p - step * g)
+                elif regularization == "L1":
+                    p.copy_(p - eta * (lmbda / n) * torch.sign(p) - step * g)
+                else:
+                    p.copy_((1 - eta * (lmbda / n)) * p - step * g)
     # --8<-- [end:update]
 
-    def _total_cost(self, X: torch.Tensor, Y: torch.Tensor, lmbda: float) -> float:
-        cost = float(self.cost.fn(self._forward(X), Y)) / len(X)
-        return cost + 0.5 * (lmbda / len(X)) * sum(float((w ** 2).sum()) for w in self.weights)
+    def feedforward(self, a) -> torch.Tensor:
+        """Output column ``(n_L, 1)`` (a tensor on the device) for an input column ``(n_0, 1)``."""
+        with torch.no_grad():
+            x = torch.as_tensor(a, device=self.device).to(torch.float64).reshape(1, -1)
+            z = self._logits(x)
+            out = torch.softmax(z, 1) if self.cost.code == F.LOG_LIKELIHOOD else torch.sigmoid(z)
+        return out.reshape(-1, 1)
 
-    def accuracy(self, data: list, convert: bool = False) -> int:
-        X, _ = stack(data, "data", self.sizes[0], self.sizes[-1] if convert else None)
-        return self._correct(torch.as_tensor(X, device=self.device), labels_of(data, self.sizes[-1]))
+    def backprop(self, x, y) -> tuple[list, list]:
+        """``(nabla_b, nabla_w)`` for one sample, from autograd (NumPy arrays, the book's shapes)."""
+        X = torch.as_tensor(np.asarray(x), device=self.device).to(torch.float64).reshape(1, -1)
+        Y = torch.as_tensor(np.asarray(y), device=self.device).to(torch.float64).reshape(1, -1)
+        grads = torch.autograd.grad(cost_from_logits(self.cost.code, self._logits(X), Y),
+                                    self.biases + self.weights)
+        L = len(self.weights)
+        return [g.cpu().numpy() for g in grads[:L]], [g.cpu().numpy() for g in grads[L:]]
+
+
+def load(filename: str, device: str | torch.device | None = None) -> Network:
+    """Load a network saved by ``save`` (either library's: the JSON is the same)."""
+    with open(filename) as f:
+        data = json.load(f)
+    cost = getattr(sys.modules[__name__], data["cost"])
+    net = Network(data["sizes"], cost=cost, activation=data.get("activation", "sigmoid"), device=device)
+    net.weights, net.biases = data["weights"], data["biases"]
+    net._to_torch()
+    return net
+
+
+__all__ = ["CrossEntropyCost", "LogLikelihoodCost", "Network", "QuadraticCost", "cost_from_logits", "load",
+           "vectorized_result"]
