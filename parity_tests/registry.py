@@ -96,6 +96,23 @@ COVERED_ELSEWHERE = {
     "sgd_step": "test_optim_trajectory.py", "adam_step": "test_optim_trajectory.py",
     "sgd_epoch": "test_book_kernels.py", "forward": "test_book_kernels.py",
     "train_epoch": "test_book_kernels.py", "predict": "test_book_kernels.py",
+    "im2col": "test_conv_parity.py::test_conv2d", "col2im": "test_conv_parity.py::test_conv2d",
+    "rows_to_nchw": "test_conv_parity.py::test_conv2d", "nchw_to_rows": "test_conv_parity.py::test_conv2d",
+    "out_size": "test_conv_parity.py::test_conv2d",
+    "maxpool_forward": "test_conv_parity.py::test_pool", "maxpool_backward": "test_conv_parity.py::test_pool",
+    "avgpool_forward": "test_conv_parity.py::test_pool", "avgpool_backward": "test_conv_parity.py::test_pool",
+    "batchnorm_train_forward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+    "batchnorm_train_backward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+    "batchnorm_eval_forward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+    "batchnorm_eval_backward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+}
+
+# Modules whose configurations are drawn by their own tests (their strategies need more than a shape).
+MODULES_ELSEWHERE = {
+    "Conv2d": "test_conv_parity.py::test_conv2d", "MaxPool2d": "test_conv_parity.py::test_pool",
+    "AvgPool2d": "test_conv_parity.py::test_pool", "BatchNorm1d": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+    "BatchNorm2d": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+    "Dropout": "test_conv_parity.py::test_dropout_with_a_shared_mask",
 }
 
 

@@ -1,0 +1,94 @@
+"""Max- and average-pooling over ``(N, C, H, W)`` windows, each forward beside its backward.
+
+Max-pool remembers the flat index ``h*W + w`` of each window's maximum; on ties the first in
+row-major window order wins (PyTorch's rule), and the whole gradient goes to that one input.
+Average-pool counts padded zeros in the divisor (``count_include_pad=True``, PyTorch's default).
+"""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+
+# --8<-- [start:maxpool]
+@njit(cache=True, parallel=True)
+def maxpool_forward(X, k, stride, pad, out, argmax):
+    """out[n, c, i, j] = max over the k x k window; argmax holds the winner's flat index."""
+    N, C, H, W = X.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    for n in prange(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    best = -1
+                    m = X[n, c, 0, 0]
+                    for p in range(k):
+                        h = i * stride + p - pad
+                        if h < 0 or h >= H:
+                            continue
+                        for q in range(k):
+                            w = j * stride + q - pad
+                            if 0 <= w < W and (best < 0 or X[n, c, h, w] > m):
+                                m = X[n, c, h, w]
+                                best = h * W + w
+                    out[n, c, i, j] = m
+                    argmax[n, c, i, j] = best
+    return out
+
+
+@njit(cache=True, parallel=True)
+def maxpool_backward(dY, argmax, dX):
+    """dX[argmax] += dY: each output's gradient goes to the single input that won."""
+    N, C, H, W = dX.shape
+    Ho, Wo = dY.shape[2], dY.shape[3]
+    for n in prange(N):
+        dX[n] = 0.0
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    a = argmax[n, c, i, j]
+                    dX[n, c, a // W, a % W] += dY[n, c, i, j]
+    return dX
+# --8<-- [end:maxpool]
+
+
+@njit(cache=True, parallel=True)
+def avgpool_forward(X, k, stride, pad, out):
+    """out = mean over the k x k window, padded zeros included (divisor k*k)."""
+    N, C, H, W = X.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    for n in prange(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    s = 0.0
+                    for p in range(k):
+                        h = i * stride + p - pad
+                        if 0 <= h < H:
+                            for q in range(k):
+                                w = j * stride + q - pad
+                                if 0 <= w < W:
+                                    s += X[n, c, h, w]
+                    out[n, c, i, j] = s / (k * k)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def avgpool_backward(dY, k, stride, pad, dX):
+    """dX[window] += dY / (k*k) for every window the pixel belongs to."""
+    N, C, H, W = dX.shape
+    Ho, Wo = dY.shape[2], dY.shape[3]
+    for n in prange(N):
+        dX[n] = 0.0
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    g = dY[n, c, i, j] / (k * k)
+                    for p in range(k):
+                        h = i * stride + p - pad
+                        if 0 <= h < H:
+                            for q in range(k):
+                                w = j * stride + q - pad
+                                if 0 <= w < W:
+                                    dX[n, c, h, w] += g
+    return dX

@@ -1,0 +1,130 @@
+"""``Conv2d``, ``MaxPool2d``, ``AvgPool2d``: images ``(N, C, H, W)``, PyTorch's layouts and rules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.conv import col2im, im2col, nchw_to_rows, out_size, rows_to_nchw
+from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
+from ..kernels.pool import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
+from .checks import check_grad, check_input
+from .module import Module, Parameter
+
+
+def _window_check(layer: str, X: np.ndarray, k: int, stride: int, pad: int) -> tuple[int, int]:
+    H, W = X.shape[2], X.shape[3]
+    if k > H + 2 * pad or k > W + 2 * pad:
+        raise ValueError(f"{layer}: kernel {k}x{k} is larger than the padded input {H + 2 * pad}x{W + 2 * pad} "
+                         f"(input shape {X.shape}, padding {pad})")
+    return out_size(H, k, stride, pad), out_size(W, k, stride, pad)
+
+
+class Conv2d(Module):
+    """``torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias)``, square kernels.
+
+    Y ``(N, C_out, H_out, W_out)``: ``Y[n, o] = sum_c W[o, c] (*) X[n, c] + b[o]`` (cross-correlation).
+    Backward: ``dW += dY_rows^T cols``, ``db += sum dY``, ``dX = col2im(dY_rows W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 bias: bool = True, *, dtype=np.float32, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if min(in_channels, out_channels, kernel_size, stride) < 1 or padding < 0:
+            raise ValueError(f"Conv2d: invalid configuration in={in_channels}, out={out_channels}, "
+                             f"kernel={kernel_size}, stride={stride}, padding={padding}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        rng = rng if rng is not None else np.random.default_rng()
+        bound = 1.0 / np.sqrt(in_channels * kernel_size * kernel_size)  # torch's default, fan_in
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self.weight = Parameter(rng.uniform(-bound, bound, shape).astype(dtype))
+        self.bias = Parameter(rng.uniform(-bound, bound, out_channels).astype(dtype)) if bias else None
+        self._params["bias"] = self.bias
+        self._cols: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        return f"Conv2d({self.in_channels}, {self.out_channels}, k={self.kernel_size})"
+
+    # --8<-- [start:conv2d]
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        W = self.weight.data
+        check_input(self.name, X, 4, W.dtype, self.in_channels, axis=1, what="channels")
+        k, s, p = self.kernel_size, self.stride, self.padding
+        Ho, Wo = _window_check(self.name, X, k, s, p)
+        N = X.shape[0]
+        X = np.ascontiguousarray(X)
+        cols = im2col(X, k, k, s, p, np.empty((N * Ho * Wo, W[0].size), W.dtype))  # (N*Ho*Wo, C*k*k)
+        rows = gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
+                       0.0)                                                           # (N*Ho*Wo, C_out)
+        b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
+        self._cols, self._x_shape = cols, X.shape
+        return rows_to_nchw(rows, b, np.empty((N, self.out_channels, Ho, Wo), W.dtype))
+
+    def backward(self, dY: np.ndarray) -> np.ndarray:
+        cols = self._cols
+        N, _, H, W_ = self._x_shape if cols is not None else (0, 0, 0, 0)
+        Ho, Wo = out_size(H, self.kernel_size, self.stride, self.padding), out_size(W_, self.kernel_size,
+                                                                                    self.stride, self.padding)
+        check_grad(self.name, dY, None if cols is None else (N, self.out_channels, Ho, Wo))
+        dY = np.ascontiguousarray(dY, dtype=cols.dtype)
+        rows = nchw_to_rows(dY, np.empty((len(cols), self.out_channels), cols.dtype))      # (N*Ho*Wo, C_out)
+        gemm_tn(rows, cols, self.weight.grad.reshape(self.out_channels, -1), 1.0)          # (C_out, C*k*k)
+        if self.bias is not None:
+            self.bias.grad += rows.sum(axis=0)
+        dcols = gemm_nn(rows, self.weight.data.reshape(self.out_channels, -1), np.empty_like(cols), 0.0)
+        return col2im(dcols, self.kernel_size, self.kernel_size, self.stride, self.padding,
+                      np.empty(self._x_shape, cols.dtype))
+    # --8<-- [end:conv2d]
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, bias={self.bias is not None}")
+
+
+class _Pool(Module):
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        if padding > kernel_size // 2:
+            raise ValueError(f"{type(self).__name__}: padding {padding} must be at most half the kernel "
+                             f"size {kernel_size} (PyTorch's rule)")
+        self._x_shape: tuple[int, ...] | None = None
+
+    def _out(self, X: np.ndarray) -> np.ndarray:
+        if not isinstance(X, np.ndarray) or X.ndim != 4:
+            raise ValueError(f"{type(self).__name__}: expected (N, C, H, W), got shape {getattr(X, 'shape', None)}")
+        Ho, Wo = _window_check(type(self).__name__, X, self.kernel_size, self.stride, self.padding)
+        self._x_shape = X.shape
+        return np.empty((X.shape[0], X.shape[1], Ho, Wo), X.dtype)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool):
+    """``torch.nn.MaxPool2d``: window maximum; the gradient goes to the first maximal input."""
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        out = self._out(X)
+        self._argmax = np.empty(out.shape, np.int64)
+        return maxpool_forward(np.ascontiguousarray(X), self.kernel_size, self.stride, self.padding, out,
+                               self._argmax)
+
+    def backward(self, dY: np.ndarray) -> np.ndarray:
+        check_grad("MaxPool2d", dY, None if self._x_shape is None else self._argmax.shape)
+        return maxpool_backward(np.ascontiguousarray(dY), self._argmax, np.empty(self._x_shape, dY.dtype))
+
+
+class AvgPool2d(_Pool):
+    """``torch.nn.AvgPool2d`` (count_include_pad=True): window mean."""
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        out = self._out(X)
+        return avgpool_forward(np.ascontiguousarray(X), self.kernel_size, self.stride, self.padding, out)
+
+    def backward(self, dY: np.ndarray) -> np.ndarray:
+        if self._x_shape is None:
+            raise RuntimeError("AvgPool2d: backward called before forward")
+        return avgpool_backward(np.ascontiguousarray(dY), self.kernel_size, self.stride, self.padding,
+                                np.empty(self._x_shape, dY.dtype))

@@ -1,0 +1,126 @@
+"""``BatchNorm1d``, ``BatchNorm2d`` and ``Dropout``: the layers that behave differently in training."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.batchnorm import (
+    batchnorm_eval_backward,
+    batchnorm_eval_forward,
+    batchnorm_train_backward,
+    batchnorm_train_forward,
+)
+from .checks import check_grad
+from .module import Module, Parameter
+
+
+class _BatchNorm(Module):
+    """Shared by 1d and 2d: gamma (``weight``), beta (``bias``), running statistics as buffers."""
+
+    ndim = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *, dtype=np.float32) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.weight = Parameter(np.ones(num_features, dtype))
+        self.bias = Parameter(np.zeros(num_features, dtype))
+        self.register_buffer("running_mean", np.zeros(num_features, dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype))
+        self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+        self._saved = None
+
+    def _as_ncs(self, X: np.ndarray) -> np.ndarray:
+        name = type(self).__name__
+        if not isinstance(X, np.ndarray) or X.ndim not in (self.ndim,) or X.shape[1] != self.num_features:
+            raise ValueError(f"{name}({self.num_features}): expected input of shape "
+                             f"{'(N, C)' if self.ndim == 2 else '(N, C, H, W)'} with C = {self.num_features}, "
+                             f"got {getattr(X, 'shape', None)}")
+        if X.dtype != self.weight.data.dtype:
+            raise TypeError(f"{name}: input dtype {X.dtype} does not match the layer's {self.weight.data.dtype}")
+        return np.ascontiguousarray(X).reshape(X.shape[0], X.shape[1], -1)  # (N, C, S)
+
+    # --8<-- [start:batchnorm_module]
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        x = self._as_ncs(X)
+        N, C, S = x.shape
+        Y, xhat = np.empty_like(x), np.empty_like(x)
+        g, b = self.weight.data, self.bias.data
+        if self.training:
+            if N * S < 2:
+                raise ValueError(f"{type(self).__name__}: training needs more than one value per channel, "
+                                 f"got input of shape {X.shape}")
+            mean, var, invstd = (np.empty(C, x.dtype) for _ in range(3))
+            batchnorm_train_forward(x, g, b, self.eps, Y, xhat, mean, var, invstd)
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+            self.running_var[...] = (1 - m) * self.running_var + m * var * (N * S / (N * S - 1))  # unbiased
+            self.num_batches_tracked += 1
+            self._saved = (xhat, invstd, True)
+        else:
+            batchnorm_eval_forward(x, g, b, self.running_mean, self.running_var, self.eps, Y, xhat)
+            self._saved = (xhat, None, False)
+        return Y.reshape(X.shape)
+
+    def backward(self, dY: np.ndarray) -> np.ndarray:
+        check_grad(type(self).__name__, dY, None if self._saved is None else dY.shape)
+        xhat, invstd, training = self._saved
+        dy = np.ascontiguousarray(dY, dtype=xhat.dtype).reshape(xhat.shape)
+        dX = np.empty_like(dy)
+        if training:
+            batchnorm_train_backward(dy, xhat, self.weight.data, invstd, dX, self.weight.grad, self.bias.grad)
+        else:
+            batchnorm_eval_backward(dy, xhat, self.weight.data, self.running_var, self.eps, dX,
+                                    self.weight.grad, self.bias.grad)
+        return dX.reshape(dY.shape)
+    # --8<-- [end:batchnorm_module]
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """``torch.nn.BatchNorm1d`` over features ``(N, C)``."""
+
+    ndim = 2
+
+
+class BatchNorm2d(_BatchNorm):
+    """``torch.nn.BatchNorm2d`` over channels of ``(N, C, H, W)``."""
+
+    ndim = 4
+
+
+class Dropout(Module):
+    """``torch.nn.Dropout(p)``: in training zero each value with probability p, scale the rest by 1/(1-p).
+
+    ``rng`` draws the masks; ``next_mask`` (an array of 0/1, set by a test) replaces the next draw
+    so two libraries can share one mask. Evaluation passes values through unchanged.
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must lie in [0, 1), got {p}")
+        self.p = p
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.next_mask: np.ndarray | None = None
+        self._scale: np.ndarray | None = None
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        if not self.training or self.p == 0:
+            self._scale = None
+            return X
+        if self.next_mask is not None:
+            keep, self.next_mask = self.next_mask, None
+            if keep.shape != X.shape:
+                raise ValueError(f"Dropout: injected mask of shape {keep.shape} does not match input {X.shape}")
+        else:
+            keep = self.rng.random(X.shape) >= self.p
+        self._scale = keep.astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p))
+        return X * self._scale
+
+    def backward(self, dY: np.ndarray) -> np.ndarray:
+        return dY if self._scale is None else dY * self._scale
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
