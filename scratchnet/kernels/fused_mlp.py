@@ -172,8 +172,14 @@ def sgd_epoch(X, Y, order, m, eta, lmbda, n, Ws, WTs, bs, act, out_act, cost, re
         for l in range(1, L):  # update W_l, l >= 1, and its transposed copy
             W, WT, dW, V = Ws[l], WTs[l], dWs[l], Vw[l]
             for j in range(W.shape[0]):
+                if sparse:  # the book's update, without the per-weight branches
+                    for i in range(W.shape[1]):
+                        W[j, i] = decay * W[j, i] - step * dW[j, i]
+                else:
+                    for i in range(W.shape[1]):
+                        W[j, i], V[j, i] = _new_weight(W[j, i], dW[j, i], V[j, i], step, eta, lmbda_n,
+                                                       reg, mu)
                 for i in range(W.shape[1]):
-                    W[j, i], V[j, i] = _new_weight(W[j, i], dW[j, i], V[j, i], step, eta, lmbda_n, reg, mu)
                     WT[i, j] = W[j, i]
         # layer 1: dW_1^T[k, :] = sum_r x_rk delta_r over the rows with x_rk != 0, in row order
         WT0, V0 = WTs[0], Vw[0]

@@ -1,0 +1,101 @@
+"""One epoch of the book's own ``SGD`` at mini-batch 10 on ``[784, 30, 10]``, scratch vs torch.
+
+All in one group: ``scratchnet.book.network`` / ``network2`` (the fused kernel), the same API on
+torch (``torchnet.book``), and plain torch eager (``nn.Sequential`` + ``optim.SGD``) at one and
+two threads, so torch is shown at its best. The data are MNIST's training images when the cache
+has them; otherwise MNIST-shaped images with MNIST's share of zero pixels (about 81 %), since
+the book kernel skips zero pixels and its speed depends on them. ``--benchmark-disable`` runs
+each once on 1,000 images; ``--benchmark-only`` times full 50,000-image epochs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from scratchnet.book import network, network2
+from scratchnet.data.datasets import cache_root
+from torchnet.book import network as t_network
+from torchnet.book import network2 as t_network2
+
+GROUP = "epoch book_mlp batch 10 (the book's API)"
+
+
+def images(n: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """``n`` training images ``(n, 784)`` float32, labels ``(n,)``, and where they came from."""
+    if (cache_root() / "mnist" / "mnist.npz").is_file():
+        from scratchnet.book import mnist_loader
+
+        X, y = mnist_loader.load_data()[0]
+        return X[:n], y[:n], "mnist"
+    rng = np.random.default_rng(0)
+    X = (rng.integers(1, 256, (n, 784)) / 256).astype(np.float32)  # the book's pixels are k/256
+    X[rng.random((n, 784)) < 0.81] = 0.0
+    return X, rng.integers(0, 10, n), "synthetic (81% zero pixels)"
+
+
+@pytest.fixture(scope="module")
+def book_data(request) -> tuple[list, np.ndarray, np.ndarray, str]:
+    n = 1_000 if request.config.getoption("benchmark_disable") else 50_000
+    X, y, source = images(n)
+    training_data = [(x.reshape(784, 1), np.eye(10)[v].reshape(10, 1)) for x, v in zip(X, y, strict=True)]
+    return training_data, X, y, source
+
+
+def run(benchmark, fn, n: int, backend: str, source: str) -> None:
+    benchmark.group = GROUP
+    benchmark.extra_info.update(backend=backend, data=source, samples=n)
+    with contextlib.redirect_stdout(io.StringIO()):  # the book's "Epoch 0 complete" lines
+        benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=1)
+    if benchmark.stats is not None:
+        benchmark.extra_info["samples_per_s"] = n / benchmark.stats.stats.median
+
+
+@pytest.mark.parametrize("api", ["scratchnet.book.network", "scratchnet.book.network2",
+                                 "torchnet.book.network", "torchnet.book.network2"])
+def test_book_sgd_epoch(benchmark, book_data, api: str) -> None:
+    """``net.SGD(training_data, 1, 10, eta)``: the list-to-matrix conversion included."""
+    training_data, _, _, source = book_data
+    random.seed(0)
+    np.random.seed(0)
+    module = {"scratchnet.book.network": network, "scratchnet.book.network2": network2,
+              "torchnet.book.network": t_network, "torchnet.book.network2": t_network2}[api]
+    kwargs = {"device": "cpu"} if api.startswith("torchnet") else {}
+    net = module.Network([784, 30, 10], **kwargs)
+    if api.endswith("network2"):
+        fn = lambda: net.SGD(training_data, 1, 10, 0.5, lmbda=5.0)  # noqa: E731
+    else:
+        fn = lambda: net.SGD(training_data, 1, 10, 3.0)  # noqa: E731
+    run(benchmark, fn, len(training_data), api.split(".")[0] + "-cpu" * api.startswith("torch"), source)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_torch_eager_epoch(benchmark, book_data, threads: int) -> None:
+    """Plain torch eager, float32: ``nn.Sequential`` of Linear/Sigmoid, MSE, ``optim.SGD``."""
+    _, X, y, source = book_data
+    Xt, Yt = torch.from_numpy(X), torch.nn.functional.one_hot(torch.from_numpy(y), 10).float()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 30), torch.nn.Sigmoid(), torch.nn.Linear(30, 10),
+                                torch.nn.Sigmoid())
+    opt = torch.optim.SGD(model.parameters(), lr=3.0)
+    loss_fn = torch.nn.MSELoss()
+
+    def epoch() -> None:
+        perm = torch.randperm(len(Xt))
+        for s in range(0, len(Xt), 10):
+            rows = perm[s:s + 10]
+            opt.zero_grad()
+            loss_fn(model(Xt[rows]), Yt[rows]).backward()
+            opt.step()
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        run(benchmark, epoch, len(Xt), f"torch-eager-cpu {threads} thread{'s' * (threads > 1)}", source)
+    finally:
+        torch.set_num_threads(before)
