@@ -11,7 +11,7 @@ import pytest
 from datafiles import real_cache_has
 
 from scratchnet.book import network, network2
-from scratchnet.book.common import py2_shuffle
+from scratchnet.book.common import py2_shuffle, shuffled_order
 
 
 def toy(n: int = 300, seed: int = 0, n_in: int = 20) -> tuple[list, list]:
@@ -26,12 +26,43 @@ def toy(n: int = 300, seed: int = 0, n_in: int = 20) -> tuple[list, list]:
 
 
 def test_py2_shuffle_follows_python2s_algorithm():
-    draws = [0.9, 0.1, 0.5, 0.0]  # i = 4, 3, 2, 1 -> j = int(r * (i + 1)) = 4, 0, 1, 0
+    """Python 2's shuffle: for i = n-1 .. 1, swap x[i] with x[int(random() * (i + 1))]."""
+    random.seed(2024)
+    r = [random.random() for _ in range(4)]
+    expected = ["a", "b", "c", "d", "e"]
+    j = int(r[0] * 5)
+    expected[4], expected[j] = expected[j], expected[4]
+    j = int(r[1] * 4)
+    expected[3], expected[j] = expected[j], expected[3]
+    j = int(r[2] * 3)
+    expected[2], expected[j] = expected[j], expected[2]
+    j = int(r[3] * 2)
+    expected[1], expected[j] = expected[j], expected[1]
+    random.seed(2024)
     x = ["a", "b", "c", "d", "e"]
-    it = iter(draws)
-    py2_shuffle(x, rand=lambda: next(it))
-    # i=4,j=4: no-op; i=3,j=0: d,b,c,a,e; i=2,j=1: d,c,b,a,e; i=1,j=0: c,d,b,a,e
-    assert x == ["c", "d", "b", "a", "e"]
+    py2_shuffle(x)
+    assert x == expected
+    random.seed(2024)
+    py3 = list(range(50))
+    random.shuffle(py3)  # Python 3 draws with randbelow: another order, so not the book's runs
+    random.seed(2024)
+    py2 = list(range(50))
+    py2_shuffle(py2)
+    assert py2 != py3
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
+def test_vectorised_shuffle_is_py2_shuffle_and_leaves_random_where_it_would(n: int):
+    random.seed(n)
+    random.gauss(0.0, 1.0)  # leaves a cached second normal in the state: it must survive
+    expected = list(range(n))
+    py2_shuffle(expected)
+    after = [random.random(), random.gauss(0.0, 1.0)]
+    random.seed(n)
+    random.gauss(0.0, 1.0)
+    got = shuffled_order(np.arange(n))
+    assert got.tolist() == expected
+    assert [random.random(), random.gauss(0.0, 1.0)] == after
 
 
 def test_network_draws_biases_before_weights():

@@ -14,22 +14,24 @@ from .common import sigmoid, stack
 
 # --8<-- [start:speeds]
 def layer_speeds(net, data: list) -> list[float]:
-    """``[||mean_x dC_x/db^l||]`` for each hidden layer ``l`` of a sigmoid ``network2.Network``.
+    """``[||mean_x dC_x/db^l||]`` for each hidden layer ``l`` of a sigmoid ``network2.Network``
+    (scratchnet's or torchnet's).
 
     ``data`` is a list of ``(x, y)`` with one-hot ``y`` (training data). Rows X ``(n, n_0)``;
     BP1 for the network's cost, then BP2 layer by layer, BP3 averaged over the rows.
     """
     X, Y = stack(data, "data", net.sizes[0], net.sizes[-1])
-    activations, zs = [X], []
-    for w, b in zip(net.weights, net.biases, strict=True):
+    weights, biases = net._numpy_weights(), net._numpy_biases()   # torchnet's too, as NumPy
+    activations, zs = [X.astype(np.float64)], []
+    for w, b in zip(weights, biases, strict=True):
         zs.append(activations[-1] @ w.T + b.reshape(-1))       # (n, n_l)
         activations.append(sigmoid(zs[-1]))
     a = activations[-1]
     delta = a - Y if net.cost.__name__ != "QuadraticCost" else (a - Y) * a * (1 - a)  # BP1, (n, n_L)
     speeds = []
-    for l in range(len(net.weights) - 1, 0, -1):
+    for l in range(len(weights) - 1, 0, -1):
         a_l = activations[l]
-        delta = (delta @ net.weights[l]) * a_l * (1 - a_l)       # BP2, (n, n_l)
+        delta = (delta @ weights[l]) * a_l * (1 - a_l)           # BP2, (n, n_l)
         speeds.append(float(np.linalg.norm(delta.mean(axis=0))))  # BP3, averaged over the inputs
     return speeds[::-1]
 # --8<-- [end:speeds]

@@ -230,7 +230,7 @@ def _predict_rows(X, WTs, bs, act, out_act, idx, val, Zs, As, out):
 
 
 def _check(X: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], fn: str) -> list[int]:
-    sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+    sizes = [weights[0].shape[1]] + [b.size for b in biases]   # widths from the biases
     if X.ndim != 2 or X.shape[1] != sizes[0]:
         raise ValueError(f"{fn}: X must be (N, {sizes[0]}) for layer sizes {sizes}, got {X.shape}")
     for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
