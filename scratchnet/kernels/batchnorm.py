@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 
-from numba import njit, prange
+from numba import prange
+
+from .dispatch import serial_or_parallel
 
 
 # --8<-- [start:batchnorm]
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def batchnorm_train_forward(X, gamma, beta, eps, Y, xhat, mean, var, invstd):
     """Per channel c: mean, biased var over (N, S); fills Y, xhat and the saved statistics."""
     N, C, S = X.shape
@@ -42,7 +44,7 @@ def batchnorm_train_forward(X, gamma, beta, eps, Y, xhat, mean, var, invstd):
                 Y[n, c, k] = gamma[c] * xh + beta[c]
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def batchnorm_train_backward(dY, xhat, gamma, invstd, dX, dgamma, dbeta):
     """dX from the formula above; dgamma, dbeta ACCUMULATE (+=) like every parameter gradient."""
     N, C, S = dY.shape
@@ -63,7 +65,7 @@ def batchnorm_train_backward(dY, xhat, gamma, invstd, dX, dgamma, dbeta):
 # --8<-- [end:batchnorm]
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def batchnorm_eval_forward(X, gamma, beta, running_mean, running_var, eps, Y, xhat):
     """Evaluation: normalise with the running statistics (an affine map per channel)."""
     N, C, S = X.shape
@@ -76,7 +78,7 @@ def batchnorm_eval_forward(X, gamma, beta, running_mean, running_var, eps, Y, xh
                 Y[n, c, k] = gamma[c] * xh + beta[c]
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def batchnorm_eval_backward(dY, xhat, gamma, running_var, eps, dX, dgamma, dbeta):
     """Evaluation mode's gradient: dX = dY gamma / sqrt(running_var + eps)."""
     N, C, S = dY.shape

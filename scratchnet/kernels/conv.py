@@ -12,7 +12,9 @@ W ``(C_out, C_in, kh, kw)``; zero padding ``pad`` and ``stride`` on both axes.
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import prange
+
+from .dispatch import serial_or_parallel
 
 
 def out_size(size: int, k: int, stride: int, pad: int) -> int:
@@ -21,7 +23,7 @@ def out_size(size: int, k: int, stride: int, pad: int) -> int:
 
 
 # --8<-- [start:im2col]
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def im2col(X, kh, kw, stride, pad, cols):
     """cols ``(N*H_out*W_out, C*kh*kw)`` from X ``(N, C, H, W)``; zeros where the window is in padding."""
     N, C, H, W = X.shape
@@ -44,7 +46,7 @@ def im2col(X, kh, kw, stride, pad, cols):
     return cols
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def col2im(dcols, kh, kw, stride, pad, dX):
     """The adjoint of im2col: dX ``(N, C, H, W)`` = sum of every column entry back to its pixel."""
     N, C, H, W = dX.shape
@@ -69,7 +71,7 @@ def col2im(dcols, kh, kw, stride, pad, dX):
 # --8<-- [end:im2col]
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def rows_to_nchw(Y_rows, b, out):
     """out[n, o, i, j] = Y_rows[(n, i, j), o] + b[o]: GEMM rows back to the image layout."""
     N, Co, Ho, Wo = out.shape
@@ -81,7 +83,7 @@ def rows_to_nchw(Y_rows, b, out):
     return out
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def nchw_to_rows(dY, out):
     """out[(n, i, j), o] = dY[n, o, i, j] (the upstream gradient as GEMM rows)."""
     N, Co, Ho, Wo = dY.shape

@@ -7,11 +7,13 @@ Average-pool counts padded zeros in the divisor (``count_include_pad=True``, PyT
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import prange
+
+from .dispatch import serial_or_parallel
 
 
 # --8<-- [start:maxpool]
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def maxpool_forward(X, k, stride, pad, out, argmax):
     """out[n, c, i, j] = max over the k x k window; argmax holds the winner's flat index."""
     N, C, H, W = X.shape
@@ -36,7 +38,7 @@ def maxpool_forward(X, k, stride, pad, out, argmax):
     return out
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def maxpool_backward(dY, argmax, dX):
     """dX[argmax] += dY: each output's gradient goes to the single input that won."""
     N, C, H, W = dX.shape
@@ -52,7 +54,7 @@ def maxpool_backward(dY, argmax, dX):
 # --8<-- [end:maxpool]
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def avgpool_forward(X, k, stride, pad, out):
     """out = mean over the k x k window, padded zeros included (divisor k*k)."""
     N, C, H, W = X.shape
@@ -73,7 +75,7 @@ def avgpool_forward(X, k, stride, pad, out):
     return out
 
 
-@njit(cache=True, parallel=True)
+@serial_or_parallel()
 def avgpool_backward(dY, k, stride, pad, dX):
     """dX[window] += dY / (k*k) for every window the pixel belongs to."""
     N, C, H, W = dX.shape
