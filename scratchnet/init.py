@@ -1,8 +1,9 @@
 """Initialisers: the book's two (chapter 3) and PyTorch's default for Linear layers.
 
-Each fills a ``Linear``'s parameters in place from a random source. The book's draw from a
-``randn(*shape)`` callable — ``np.random.randn`` reproduces the book's global stream — biases
-before weights, as ``network2.Network.default_weight_initializer`` does.
+Each fills a ``Linear``'s parameters in place from a random source. The book's two draw
+standard normals biases-before-weights, as ``network2.Network.default_weight_initializer``
+does, from ``rng``: a ``np.random.Generator``, or any ``randn(*shape)`` callable — the default
+``np.random.randn`` is the legacy global stream the book seeds with ``np.random.seed``.
 """
 
 from __future__ import annotations
@@ -16,25 +17,43 @@ from .nn.linear import Linear
 Randn = Callable[..., np.ndarray]
 
 
+def _randn(rng: np.random.Generator | Randn) -> Randn:
+    """A ``randn(*shape)`` callable from a Generator (or the callable itself)."""
+    if isinstance(rng, np.random.Generator):
+        return lambda *shape: rng.standard_normal(shape)
+    if not callable(rng):
+        raise TypeError(f"init: rng must be a np.random.Generator or a randn(*shape) callable, "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
 # --8<-- [start:book_init]
-def book_default(layer: Linear, randn: Randn = np.random.randn) -> None:
-    """Book's default: ``b ~ N(0, 1)``, ``w ~ N(0, 1) / sqrt(n_in)`` (saturation-avoiding)."""
+def book_default(layer: Linear, rng: np.random.Generator | Randn = np.random.randn) -> None:
+    """The book's default: ``b ~ N(0, 1)`` ``(out,)``, then ``w ~ N(0, 1) / sqrt(n_in)`` ``(out, in)``.
+
+    Dividing by ``sqrt(n_in)`` keeps ``z = w a + b`` of order 1, so sigmoids do not saturate.
+    """
+    randn = _randn(rng)
     if layer.bias is not None:
-        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]
+        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]              # (out,)
     layer.weight.data[...] = randn(layer.out_features, layer.in_features) / np.sqrt(layer.in_features)
 
 
-def book_large(layer: Linear, randn: Randn = np.random.randn) -> None:
-    """Book's chapter 1 initialisation: ``b ~ N(0, 1)``, ``w ~ N(0, 1)``."""
+def book_large(layer: Linear, rng: np.random.Generator | Randn = np.random.randn) -> None:
+    """The book's chapter 1 initialisation: ``b ~ N(0, 1)`` ``(out,)``, then ``w ~ N(0, 1)`` ``(out, in)``."""
+    randn = _randn(rng)
     if layer.bias is not None:
-        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]
-    layer.weight.data[...] = randn(layer.out_features, layer.in_features)
+        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]              # (out,)
+    layer.weight.data[...] = randn(layer.out_features, layer.in_features)      # (out, in)
 # --8<-- [end:book_init]
 
 
 def torch_linear(layer: Linear, rng: np.random.Generator) -> None:
-    """PyTorch's default for ``nn.Linear``: weight and bias ``U(-1/sqrt(in), 1/sqrt(in))``."""
+    """PyTorch's default for ``nn.Linear``: weight, then bias, ``U(-1/sqrt(in), 1/sqrt(in))``.
+
+    (torch draws from its own generator, so the numbers differ; the distribution is the same.)
+    """
     bound = 1.0 / np.sqrt(layer.in_features)
-    layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.data.shape)
+    layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.data.shape)   # (out, in)
     if layer.bias is not None:
-        layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.data.shape)
+        layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.data.shape)   # (out,)

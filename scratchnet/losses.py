@@ -6,53 +6,91 @@
 
 ``QuadraticCost`` and ``CrossEntropyCost`` are the book's costs for sigmoid outputs (chapter 1
 and 3), averaged over the mini-batch; the others follow ``torch.nn`` with ``reduction="mean"``.
+Value and gradient come from one kernel pass (``scratchnet.kernels.losses``); bad input
+(shapes, dtypes, non-finite values, labels out of range) is an error naming the loss and shapes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .kernels.activations import log_softmax_forward
-
-
-def _check_pair(name: str, y_hat: np.ndarray, y: np.ndarray) -> None:
-    if not isinstance(y_hat, np.ndarray) or y_hat.ndim != 2:
-        raise ValueError(f"{name}: predictions must be (N, C), got shape {getattr(y_hat, 'shape', None)}")
-    if y_hat.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name}: predictions must be float32 or float64, got {y_hat.dtype}")
-    if not np.isfinite(y_hat).all():
-        bad = np.argwhere(~np.isfinite(y_hat))[0]
-        raise ValueError(f"{name}: predictions of shape {y_hat.shape} are not all finite "
-                         f"(first at {tuple(int(i) for i in bad)}: {y_hat[tuple(bad)]})")
-    if y.shape != y_hat.shape:
-        raise ValueError(f"{name}: targets of shape {y.shape} do not match predictions of shape {y_hat.shape}")
+from .kernels import losses as K
+from .nn.buffers import take
 
 
 class Loss:
-    """Base class: ``__call__(y_hat, y) -> float`` caches, ``backward() -> dC/dy_hat``."""
+    """Base class: ``__call__(y_hat, y) -> float`` computes and caches, ``backward() -> dC/dy_hat``."""
+
+    def __init__(self) -> None:
+        self._grad: np.ndarray | None = None
+        self._work: dict[str, np.ndarray] = {}
 
     def __call__(self, y_hat: np.ndarray, y: np.ndarray) -> float:
         return self.forward(y_hat, y)
 
-    def _saved(self):
-        if getattr(self, "_cache", None) is None:
+    def forward(self, y_hat: np.ndarray, y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        """``dC/dy_hat`` of the last call, shaped like ``y_hat``."""
+        if self._grad is None:
             raise RuntimeError(f"{type(self).__name__}: backward called before forward")
-        return self._cache
+        return self._grad
+
+    # ------------------------------------------------------------------ checks shared by the losses
+    def _predictions(self, y_hat: np.ndarray, what: str = "predictions") -> np.ndarray:
+        name = type(self).__name__
+        if not isinstance(y_hat, np.ndarray):
+            raise TypeError(f"{name}: {what} must be a NumPy array, got {type(y_hat).__name__}")
+        if y_hat.ndim != 2:
+            raise ValueError(f"{name}: {what} must be (N, C), got shape {y_hat.shape}")
+        if y_hat.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name}: {what} must be float32 or float64, got {y_hat.dtype} {y_hat.shape}")
+        return np.ascontiguousarray(y_hat)
+
+    def _targets(self, y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Targets shaped like the predictions, cast to their dtype."""
+        name = type(self).__name__
+        if not isinstance(y, np.ndarray) or y.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: targets must be a real NumPy array, got "
+                            f"{getattr(y, 'dtype', type(y).__name__)}")
+        if y.shape != y_hat.shape:
+            raise ValueError(f"{name}: targets of shape {y.shape} do not match predictions "
+                             f"of shape {y_hat.shape}")
+        return np.ascontiguousarray(y, dtype=y_hat.dtype)
+
+    def _raise_non_finite(self, y_hat: np.ndarray, y: np.ndarray, what: str = "predictions") -> None:
+        """Name the first non-finite prediction or target; overflow of finite inputs passes."""
+        name = type(self).__name__
+        for label, arr in ((what, y_hat), ("targets", y)):
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                first = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+                raise ValueError(f"{name}: {label} of shape {arr.shape} are not all finite "
+                                 f"(first at {first}: {arr[first]})")
+
+    def _grad_buffer(self, like: np.ndarray) -> np.ndarray:
+        """An array for the gradient: last call's when its shape fits and nobody else holds it."""
+        self._grad = None  # drop our own reference, so that only the work dict holds it
+        return take(self._work, "grad", like.shape, like.dtype)
 
 
 # --8<-- [start:quadratic]
 class QuadraticCost(Loss):
-    """The book's quadratic cost ``C = (1/N) sum_n 1/2 ||a_n - y_n||^2``; ``dC/da = (a - y) / N``."""
+    """The book's quadratic cost ``C = (1/N) sum_n 1/2 ||a_n - y_n||^2``; ``dC/da = (a - y) / N``.
+
+    ``a``, ``y`` ``(N, C)`` (sigmoid outputs and one-hot targets). PyTorch:
+    ``0.5 * ((a - y) ** 2).sum(1).mean()``.
+    """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
-        _check_pair("QuadraticCost", a, y)
-        diff = a - y.astype(a.dtype, copy=False)                 # (N, C)
-        self._cache = diff
-        return float(0.5 * np.einsum("nc,nc->", diff, diff) / len(a))
-
-    def backward(self) -> np.ndarray:
-        diff = self._saved()
-        return diff / diff.dtype.type(len(diff))
+        a = self._predictions(a)
+        y = self._targets(a, y)
+        grad = self._grad_buffer(a)
+        value, bad = K.quadratic_cost(a, y, grad)
+        if bad >= 0:
+            self._raise_non_finite(a, y)
+        self._grad = grad
+        return float(value)
 # --8<-- [end:quadratic]
 
 
@@ -62,24 +100,22 @@ class CrossEntropyCost(Loss):
 
     ``C = -(1/N) sum_n sum_j [y ln a + (1 - y) ln(1 - a)]``, with ``0 ln 0 = 0`` (the book's
     ``nan_to_num``); ``dC/da = (a - y) / (a (1 - a)) / N``, which times ``sigma'(z) = a (1 - a)``
-    gives the book's ``delta = a - y``. Mirrors ``torch.nn.BCELoss(reduction="sum") / N``.
+    gives the book's ``delta = a - y``. ``a``, ``y`` ``(N, C)``, ``a`` in ``[0, 1]``.
+    PyTorch: ``torch.nn.BCELoss(reduction="sum")(a, y) / N``.
     """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
-        _check_pair("CrossEntropyCost", a, y)
-        if (a < 0).any() or (a > 1).any():
+        a = self._predictions(a)
+        y = self._targets(a, y)
+        grad = self._grad_buffer(a)
+        value, bad = K.cross_entropy_cost(a, y, float(np.finfo(a.dtype).max), grad)
+        if bad >= 0:
+            self._raise_non_finite(a, y)
+        if a.size and (a.min() < 0 or a.max() > 1):
             raise ValueError(f"CrossEntropyCost: outputs must lie in [0, 1] (sigmoid outputs), "
                              f"got range [{a.min()}, {a.max()}] in shape {a.shape}")
-        y = y.astype(a.dtype, copy=False)
-        self._cache = (a, y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a))
-        return float(terms.sum() / len(a))
-
-    def backward(self) -> np.ndarray:
-        a, y = self._saved()
-        eps = a.dtype.type(1e-12)  # torch's clamp of a (1 - a) in BCELoss's gradient
-        return (a - y) / np.maximum(a * (1 - a), eps) / a.dtype.type(len(a))
+        self._grad = grad
+        return float(value)
 # --8<-- [end:cross_entropy_cost]
 
 
@@ -92,55 +128,57 @@ class CrossEntropyLoss(Loss):
     """
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> float:
+        z = self._predictions(z, "logits")
         if not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "iu":
             raise ValueError(f"CrossEntropyLoss: targets must be a 1-D integer array of class indices, "
                              f"got {getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}")
-        _check_pair("CrossEntropyLoss", z, np.empty((len(y), z.shape[1] if z.ndim == 2 else 0)))
-        N, C = z.shape
-        if y.size and (y.min() < 0 or y.max() >= C):
-            bad = y[(y < 0) | (y >= C)][0]
-            raise ValueError(f"CrossEntropyLoss: class index {bad} is out of range [0, {C}) "
-                             f"for logits of shape {z.shape}")
-        logp = log_softmax_forward(np.ascontiguousarray(z), np.empty_like(z, order="C"))  # (N, C)
-        self._cache = (logp, y)
-        return float(-logp[np.arange(N), y].sum() / N)
-
-    def backward(self) -> np.ndarray:
-        logp, y = self._saved()
-        dz = np.exp(logp)                                  # softmax, (N, C)
-        dz[np.arange(len(y)), y] -= 1
-        return dz / dz.dtype.type(len(y))
+        if len(y) != len(z):
+            raise ValueError(f"CrossEntropyLoss: targets of shape {y.shape} do not match logits "
+                             f"of shape {z.shape} (one class index per row)")
+        grad = self._grad_buffer(z)
+        value, bad_z, bad_y = K.softmax_cross_entropy(z, np.ascontiguousarray(y), grad)
+        if bad_y >= 0:
+            raise ValueError(f"CrossEntropyLoss: class index {y[bad_y]} is out of range [0, {z.shape[1]}) "
+                             f"for logits of shape {z.shape} (row {bad_y} of targets {y.shape})")
+        if bad_z >= 0:
+            self._raise_non_finite(z, y, "logits")
+        self._grad = grad
+        return float(value)
 # --8<-- [end:cross_entropy_loss]
 
 
 class MSELoss(Loss):
-    """``C = mean((a - y)^2)`` over every element; ``dC/da = 2 (a - y) / (N C)``; ``torch.nn.MSELoss``."""
+    """``C = mean((a - y)^2)`` over every element; ``dC/da = 2 (a - y) / (N C)``.
+
+    ``a``, ``y`` ``(N, C)``. PyTorch: ``torch.nn.MSELoss()``.
+    """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
-        _check_pair("MSELoss", a, y)
-        diff = a - y.astype(a.dtype, copy=False)
-        self._cache = diff
-        return float(np.einsum("nc,nc->", diff, diff) / diff.size)
-
-    def backward(self) -> np.ndarray:
-        diff = self._saved()
-        return diff * diff.dtype.type(2.0 / diff.size)
+        a = self._predictions(a)
+        y = self._targets(a, y)
+        grad = self._grad_buffer(a)
+        value, bad = K.mse_loss(a, y, grad)
+        if bad >= 0:
+            self._raise_non_finite(a, y)
+        self._grad = grad
+        return float(value)
 
 
 class BCELoss(Loss):
-    """``C = -mean[y ln a + (1 - y) ln(1 - a)]`` over every element, logs clamped at -100 as
-    in ``torch.nn.BCELoss``; ``dC/da = (a - y) / max(a (1 - a), 1e-12) / (N C)``."""
+    """``C = -mean[y ln a + (1 - y) ln(1 - a)]`` over every element, logs clamped at -100;
+    ``dC/da = (a - y) / max(a (1 - a), 1e-12) / (N C)``. ``a``, ``y`` ``(N, C)``, ``a`` in
+    ``[0, 1]``. PyTorch: ``torch.nn.BCELoss()``.
+    """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
-        _check_pair("BCELoss", a, y)
-        if (a < 0).any() or (a > 1).any():
-            raise ValueError(f"BCELoss: inputs must lie in [0, 1], got range [{a.min()}, {a.max()}] in shape {a.shape}")
-        y = y.astype(a.dtype, copy=False)
-        self._cache = (a, y)
-        with np.errstate(divide="ignore"):
-            log_a, log_1a = np.maximum(np.log(a), -100), np.maximum(np.log(1 - a), -100)
-        return float(-(y * log_a + (1 - y) * log_1a).mean())
-
-    def backward(self) -> np.ndarray:
-        a, y = self._saved()
-        return (a - y) / np.maximum(a * (1 - a), a.dtype.type(1e-12)) / a.dtype.type(a.size)
+        a = self._predictions(a, "inputs")
+        y = self._targets(a, y)
+        grad = self._grad_buffer(a)
+        value, bad = K.bce_loss(a, y, grad)
+        if bad >= 0:
+            self._raise_non_finite(a, y, "inputs")
+        if a.size and (a.min() < 0 or a.max() > 1):
+            raise ValueError(f"BCELoss: inputs must lie in [0, 1], got range [{a.min()}, {a.max()}] "
+                             f"in shape {a.shape}")
+        self._grad = grad
+        return float(value)

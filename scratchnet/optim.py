@@ -22,8 +22,9 @@ class Optimizer:
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to zero (in place)."""
         for p in self.params:
-            p.grad[...] = 0
+            p.grad.fill(0)
 
     def state_dict(self) -> dict[str, Any]:
         """``{"state": {i: {...}}, "param_groups": [{..., "params": [0..n-1]}]}`` as torch's."""
@@ -69,14 +70,16 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def step(self) -> None:
+        """One update of every parameter from its ``.grad`` (see ``kernels.optim.sgd_step``)."""
         d = self.defaults
+        lr, momentum, dampening, wd, nesterov = (d["lr"], d["momentum"], d["dampening"], d["weight_decay"],
+                                                 d["nesterov"])
         for p, state in zip(self.params, self.state, strict=True):
-            first = "momentum_buffer" not in state
-            if d["momentum"] != 0 and first:
-                state["momentum_buffer"] = np.empty_like(p.data)
-            buf = state.get("momentum_buffer", p.grad)  # unused without momentum
-            sgd_step(p.data.reshape(-1), p.grad.reshape(-1), buf.reshape(-1), d["lr"], d["momentum"],
-                     d["dampening"], d["weight_decay"], d["nesterov"], first)
+            buf = state.get("momentum_buffer")
+            first = buf is None
+            if momentum != 0 and first:
+                buf = state["momentum_buffer"] = np.empty_like(p.data)
+            sgd_step(p.data, p.grad, p.grad if buf is None else buf, lr, momentum, dampening, wd, nesterov, first)
 # --8<-- [end:sgd]
 
 
@@ -98,9 +101,8 @@ class Adam(Optimizer):
             if not state:
                 state.update(step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
             state["step"] += 1.0
-            adam_step(p.data.reshape(-1), p.grad.reshape(-1), state["exp_avg"].reshape(-1),
-                      state["exp_avg_sq"].reshape(-1), d["lr"], d["betas"][0], d["betas"][1], d["eps"],
-                      d["weight_decay"], self.decoupled, state["step"])
+            adam_step(p.data, p.grad, state["exp_avg"], state["exp_avg_sq"], d["lr"], d["betas"][0],
+                      d["betas"][1], d["eps"], d["weight_decay"], self.decoupled, state["step"])
 
 
 class AdamW(Adam):

@@ -1,8 +1,20 @@
 """Activation kernels: each forward beside its derivative. Rows are samples: ``(N, features)``.
 
-Backward kernels take the upstream gradient ``dA = dC/dA`` and write ``dZ = dC/dZ``. Sigmoid
-and tanh differentiate from their saved *output* (``sigma' = sigma (1 - sigma)``,
-``tanh' = 1 - tanh^2``), ReLU from its saved *input* with ``ReLU'(0) = 0`` as in PyTorch.
+Element-wise kernels take any C-contiguous shape; ``out``/``dZ`` have the shape of the input.
+
+    sigmoid_forward(Z, out)      sigmoid_backward(A, dA, dZ)    sigma' = A (1 - A), A saved
+    tanh_forward(Z, out)         tanh_backward(A, dA, dZ)       tanh' = 1 - A^2, A saved
+    relu_forward(Z, out)         relu_backward(Z, dA, dZ)       [Z > 0]; ReLU'(0) = 0 (PyTorch)
+    bias_act_forward(Z, b, act, out)                            f(Z + b), act in IDENTITY..RELU
+    bias_backward(dZ, db)                                       db += sum over rows of dZ
+    softmax_forward(Z, out)      softmax_backward(S, dS, dZ)    row-wise, (N, C), S saved
+    log_softmax_forward(Z, out)  log_softmax_backward(L, dL, dZ)
+
+Backward kernels take the upstream gradient ``dA = dC/dA`` and write ``dZ = dC/dZ``.
+``relu_backward`` gives the same result from the saved output ``A = max(Z, 0)`` as from ``Z``
+(``A > 0`` exactly when ``Z > 0``), which is what PyTorch's ``threshold_backward`` uses.
+Softmax and log-softmax subtract the row maximum first, so any finite logits (``+-700`` and
+beyond) give finite results.
 """
 
 from __future__ import annotations
@@ -16,21 +28,21 @@ IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3
 
 
 # --8<-- [start:sigmoid]
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def sigmoid_forward(Z, out):
-    """``out = sigma(Z) = 1 / (1 + exp(-Z))``, evaluated without overflow for any ``Z``."""
+    """``out = sigma(Z) = 1 / (1 + exp(-Z))``, without overflow for any ``Z``; same shape."""
     Zf, of = Z.reshape(-1), out.reshape(-1)
     for i in range(Zf.size):
         z = Zf[i]
         if z >= 0:
             of[i] = 1.0 / (1.0 + math.exp(-z))
-        else:
+        else:  # exp(-z) would overflow for z < -88 (float32): use e^z / (1 + e^z)
             e = math.exp(z)
             of[i] = e / (1.0 + e)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def sigmoid_backward(A, dA, dZ):
     """``dZ = dA * sigma'(Z) = dA * A * (1 - A)`` with ``A = sigma(Z)`` saved from forward."""
     Af, gf, of = A.reshape(-1), dA.reshape(-1), dZ.reshape(-1)
@@ -40,18 +52,18 @@ def sigmoid_backward(A, dA, dZ):
 # --8<-- [end:sigmoid]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def tanh_forward(Z, out):
-    """``out = tanh(Z)``."""
+    """``out = tanh(Z)``; same shape."""
     Zf, of = Z.reshape(-1), out.reshape(-1)
     for i in range(Zf.size):
         of[i] = math.tanh(Zf[i])
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def tanh_backward(A, dA, dZ):
-    """``dZ = dA * (1 - A^2)`` with ``A = tanh(Z)``."""
+    """``dZ = dA * (1 - A^2)`` with ``A = tanh(Z)`` saved from forward."""
     Af, gf, of = A.reshape(-1), dA.reshape(-1), dZ.reshape(-1)
     for i in range(Af.size):
         of[i] = gf[i] * (1.0 - Af[i] * Af[i])
@@ -59,18 +71,21 @@ def tanh_backward(A, dA, dZ):
 
 
 # --8<-- [start:relu]
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def relu_forward(Z, out):
-    """``out = max(Z, 0)``."""
+    """``out = max(Z, 0)``; NaN stays NaN, as ``torch.relu``."""
     Zf, of = Z.reshape(-1), out.reshape(-1)
     for i in range(Zf.size):
-        of[i] = Zf[i] if Zf[i] > 0 else 0.0
+        of[i] = 0.0 if Zf[i] <= 0 else Zf[i]
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def relu_backward(Z, dA, dZ):
-    """``dZ = dA * [Z > 0]``: the derivative at exactly 0 is taken as 0, as PyTorch does."""
+    """``dZ = dA * [Z > 0]``: the derivative at exactly 0 is 0, as PyTorch takes it.
+
+    ``Z`` may be the input or the saved output ``max(Z, 0)``: both are ``> 0`` at the same places.
+    """
     Zf, gf, of = Z.reshape(-1), dA.reshape(-1), dZ.reshape(-1)
     for i in range(Zf.size):
         of[i] = gf[i] if Zf[i] > 0 else 0.0
@@ -79,12 +94,12 @@ def relu_backward(Z, dA, dZ):
 
 
 # --8<-- [start:bias_act]
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def bias_act_forward(Z, b, act, out):
     """``out = f(Z + b)`` with ``b`` broadcast over rows; ``f`` by code (IDENTITY .. RELU).
 
-    Z ``(N, F)``, b ``(F,)``. ``out`` may be ``Z`` itself (in place). Fusing the bias into the
-    activation saves one pass over the activations in a Linear layer's forward.
+    Z ``(N, F)``, b ``(F,)``, out ``(N, F)`` (may be ``Z`` itself: in place). One pass over
+    the activations instead of two (bias, then activation).
     """
     N, F = Z.shape
     for n in range(N):
@@ -99,16 +114,34 @@ def bias_act_forward(Z, b, act, out):
             elif act == TANH:
                 z = math.tanh(z)
             elif act == RELU:
-                z = z if z > 0 else 0.0
+                z = 0.0 if z <= 0 else z
             out[n, f] = z
     return out
+
+
+@njit(cache=True, fastmath=False)
+def bias_backward(dZ, db):
+    """The bias's gradient beside its forward: ``db += sum_n dZ[n]`` (the book's BP3 over a batch).
+
+    dZ ``(N, F)``, db ``(F,)``, accumulated like ``torch``'s ``grad += dZ.sum(0)``.
+    """
+    N, F = dZ.shape
+    for f in range(F):
+        s = 0.0
+        for n in range(N):
+            s += dZ[n, f]
+        db[f] += s
+    return db
 # --8<-- [end:bias_act]
 
 
 # --8<-- [start:softmax]
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def softmax_forward(Z, out):
-    """Row-wise ``out[n] = exp(Z[n] - max Z[n]) / sum exp(Z[n] - max Z[n])``: finite for any logits."""
+    """Row-wise ``out[n] = exp(Z[n] - max Z[n]) / sum exp(Z[n] - max Z[n])``; Z, out ``(N, C)``.
+
+    Subtracting the row maximum changes nothing mathematically and keeps every ``exp`` <= 1.
+    """
     N, C = Z.shape
     for n in range(N):
         m = Z[n, 0]
@@ -124,9 +157,9 @@ def softmax_forward(Z, out):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def softmax_backward(S, dS, dZ):
-    """``dZ[n] = S[n] * (dS[n] - <dS[n], S[n]>)``: the softmax Jacobian applied row by row."""
+    """``dZ[n] = S[n] * (dS[n] - <dS[n], S[n]>)``: the Jacobian ``diag(s) - s s^T`` row by row."""
     N, C = S.shape
     for n in range(N):
         dot = 0.0
@@ -137,9 +170,9 @@ def softmax_backward(S, dS, dZ):
     return dZ
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def log_softmax_forward(Z, out):
-    """Row-wise ``out[n] = Z[n] - max Z[n] - log sum exp(Z[n] - max Z[n])``."""
+    """Row-wise ``out[n] = Z[n] - m - log sum exp(Z[n] - m)`` with ``m = max Z[n]``; ``(N, C)``."""
     N, C = Z.shape
     for n in range(N):
         m = Z[n, 0]
@@ -154,9 +187,9 @@ def log_softmax_forward(Z, out):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def log_softmax_backward(L, dL, dZ):
-    """``dZ[n] = dL[n] - exp(L[n]) * sum(dL[n])`` with ``L`` the saved log-softmax."""
+    """``dZ[n] = dL[n] - exp(L[n]) * sum(dL[n])`` with ``L`` the saved log-softmax ``(N, C)``."""
     N, C = L.shape
     for n in range(N):
         s = 0.0

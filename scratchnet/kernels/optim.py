@@ -1,4 +1,10 @@
-"""Optimizer updates as kernels, formula for formula with ``torch.optim`` (single tensor path)."""
+"""Optimizer updates as kernels, formula for formula with ``torch.optim`` (single-tensor path).
+
+Each updates one parameter in place; ``p``, ``g`` and the state arrays are C-contiguous, of one
+shape (any number of axes: they are walked flat) and one dtype. Scalars are Python floats, so
+float32 parameters are updated in float64 arithmetic and rounded on the store: equal to
+torch's float32 update up to that rounding, and exactly its formula in float64.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +14,51 @@ from numba import njit
 
 
 # --8<-- [start:sgd_step]
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
-    """One ``torch.optim.SGD`` update of ``p`` in place (all arrays flattened, same shape).
+    """One ``torch.optim.SGD`` update of ``p`` in place, from its gradient ``g``.
 
     ``d = g + wd p``; with momentum ``buf = d`` on the first step, else
     ``buf = mu buf + (1 - dampening) d``; nesterov uses ``d + mu buf``, plain momentum ``buf``;
-    then ``p -= lr d``.
+    then ``p -= lr d``. ``buf`` is the momentum buffer (unused without momentum).
     """
-    for i in range(p.size):
-        d = g[i]
+    pf, gf, bf = p.reshape(-1), g.reshape(-1), buf.reshape(-1)
+    for i in range(pf.size):
+        d = gf[i]
         if weight_decay != 0.0:
-            d = d + weight_decay * p[i]
+            d = d + weight_decay * pf[i]
         if momentum != 0.0:
             if first:
-                buf[i] = d
+                bf[i] = d
             else:
-                buf[i] = momentum * buf[i] + (1.0 - dampening) * d
-            d = d + momentum * buf[i] if nesterov else buf[i]
-        p[i] -= lr * d
+                bf[i] = momentum * bf[i] + (1.0 - dampening) * d
+            d = d + momentum * bf[i] if nesterov else bf[i]
+        pf[i] -= lr * d
 # --8<-- [end:sgd_step]
 
 
 # --8<-- [start:adam_step]
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     """One ``torch.optim.Adam`` (``decoupled=False``) or ``AdamW`` (``True``) update, in place.
 
     Adam folds ``wd p`` into the gradient; AdamW first shrinks ``p *= 1 - lr wd``. Then
     ``m += (1 - b1)(d - m)``, ``v = b2 v + (1 - b2) d^2``,
-    ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+    ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``, ``t = step`` (1, 2, ...).
+    ``m``, ``v`` are torch's ``exp_avg`` and ``exp_avg_sq``.
     """
+    pf, gf, mf, vf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
     bc1 = 1.0 - beta1 ** step
     bc2_sqrt = math.sqrt(1.0 - beta2 ** step)
     step_size = lr / bc1
-    for i in range(p.size):
-        d = g[i]
+    for i in range(pf.size):
+        d = gf[i]
         if weight_decay != 0.0:
             if decoupled:
-                p[i] *= 1.0 - lr * weight_decay
+                pf[i] *= 1.0 - lr * weight_decay
             else:
-                d = d + weight_decay * p[i]
-        m[i] += (1.0 - beta1) * (d - m[i])  # torch's lerp
-        v[i] = beta2 * v[i] + (1.0 - beta2) * d * d
-        p[i] -= step_size * m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps)
+                d = d + weight_decay * pf[i]
+        mf[i] += (1.0 - beta1) * (d - mf[i])  # torch's lerp
+        vf[i] = beta2 * vf[i] + (1.0 - beta2) * d * d
+        pf[i] -= step_size * mf[i] / (math.sqrt(vf[i]) / bc2_sqrt + eps)
 # --8<-- [end:adam_step]

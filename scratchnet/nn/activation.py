@@ -1,39 +1,36 @@
-"""Element-wise and row-wise activations as modules: ``Sigmoid``, ``Tanh``, ``ReLU``, ``Softmax``."""
+"""Activations as modules (``Sigmoid``, ``Tanh``, ``ReLU``, ``Softmax``) and ``Flatten``."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..kernels import activations as K
+from .buffers import take
 from .checks import check_grad
 from .module import Module
 
 
 class _Elementwise(Module):
-    """``A = f(Z)`` element-wise; backward from what ``_saved`` keeps (the output or the input)."""
-
-    save_input = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._saved: np.ndarray | None = None
-
-    def _check(self, Z: np.ndarray) -> np.ndarray:
-        if not isinstance(Z, np.ndarray) or Z.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{type(self).__name__}: expected a float32/float64 array, "
-                            f"got {getattr(Z, 'dtype', type(Z).__name__)}")
-        return np.ascontiguousarray(Z)
+    """``A = f(Z)`` element-wise; ``backward`` from the saved output ``A`` (all three need only it)."""
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
-        Z = self._check(Z)
-        A = self._forward(Z, np.empty_like(Z))
-        self._saved = Z if self.save_input else A
+        """``A = f(Z)``, same shape as ``Z``."""
+        if not isinstance(Z, np.ndarray) or Z.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{type(self).__name__}: expected a float32/float64 array, "
+                            f"got {getattr(Z, 'dtype', type(Z).__name__)} {getattr(Z, 'shape', '')}")
+        self._cache.clear()
+        Z = np.ascontiguousarray(Z)
+        A = self._cache["A"] = self._forward(Z, take(self._work, "A", Z.shape, Z.dtype))
         return A
 
-    def backward(self, dA: np.ndarray) -> np.ndarray:
-        check_grad(type(self).__name__, dA, None if self._saved is None else self._saved.shape)
-        dA = np.ascontiguousarray(dA, dtype=self._saved.dtype)
-        return self._backward(self._saved, dA, np.empty_like(dA))
+    def backward(self, dA: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """``dZ = dA * f'(Z)``, with ``f'`` written from ``A`` (see the kernels)."""
+        A = self._cache.get("A")
+        check_grad(type(self).__name__, dA, None if A is None else A.shape)
+        if not needs_input_grad:
+            return None
+        dA = np.ascontiguousarray(dA, dtype=A.dtype)
+        return self._backward(A, dA, take(self._work, "dZ", A.shape, A.dtype))
 
 
 class Sigmoid(_Elementwise):
@@ -51,9 +48,12 @@ class Tanh(_Elementwise):
 
 
 class ReLU(_Elementwise):
-    """``max(z, 0)``, derivative ``[z > 0]`` (0 at exactly 0); ``torch.nn.ReLU``."""
+    """``max(z, 0)``, derivative ``[z > 0]`` (0 at exactly 0); ``torch.nn.ReLU``.
 
-    save_input = True
+    The derivative is read off the saved output (``max(z, 0) > 0`` exactly when ``z > 0``),
+    as PyTorch's ``threshold_backward`` does.
+    """
+
     _forward = staticmethod(K.relu_forward)
     _backward = staticmethod(K.relu_backward)
 
@@ -69,19 +69,26 @@ class Softmax(Module):
         if dim not in (1, -1):
             raise ValueError(f"Softmax: only dim=1 (classes of (N, C) rows) is supported, got {dim}")
         self.dim = dim
-        self._S: np.ndarray | None = None
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
+        """``S = softmax(Z)`` row by row, ``(N, C)``."""
         if not isinstance(Z, np.ndarray) or Z.ndim != 2:
             raise ValueError(f"Softmax: expected an (N, C) array, got shape {getattr(Z, 'shape', None)}")
+        if Z.dtype not in (np.float32, np.float64):
+            raise TypeError(f"Softmax: expected a float32/float64 array, got {Z.dtype} {Z.shape}")
+        self._cache.clear()
         Z = np.ascontiguousarray(Z)
-        self._S = K.softmax_forward(Z, np.empty_like(Z))
-        return self._S
+        S = self._cache["S"] = K.softmax_forward(Z, take(self._work, "S", Z.shape, Z.dtype))
+        return S
 
-    def backward(self, dS: np.ndarray) -> np.ndarray:
-        check_grad("Softmax", dS, None if self._S is None else self._S.shape)
-        dS = np.ascontiguousarray(dS, dtype=self._S.dtype)
-        return K.softmax_backward(self._S, dS, np.empty_like(dS))
+    def backward(self, dS: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """``dZ[n] = S[n] * (dS[n] - <dS[n], S[n]>)``, ``(N, C)``."""
+        S = self._cache.get("S")
+        check_grad("Softmax", dS, None if S is None else S.shape)
+        if not needs_input_grad:
+            return None
+        dS = np.ascontiguousarray(dS, dtype=S.dtype)
+        return K.softmax_backward(S, dS, take(self._work, "dZ", S.shape, S.dtype))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -95,14 +102,17 @@ class Flatten(Module):
         if start_dim != 1:
             raise ValueError(f"Flatten: only start_dim=1 is supported, got {start_dim}")
         self.start_dim = start_dim
-        self._shape: tuple[int, ...] | None = None
 
     def forward(self, X: np.ndarray) -> np.ndarray:
+        """A view when ``X`` is C-contiguous: ``(N, prod(rest))``."""
         if not isinstance(X, np.ndarray) or X.ndim < 1:
             raise ValueError(f"Flatten: expected an array with a batch axis, got {getattr(X, 'shape', None)}")
-        self._shape = X.shape
-        return np.ascontiguousarray(X).reshape(X.shape[0], -1)  # (N, prod(rest))
+        flat = np.ascontiguousarray(X).reshape(X.shape[0], -1)  # (N, prod(rest))
+        self._cache["shapes"] = (X.shape, flat.shape)
+        return flat
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
-        check_grad("Flatten", dY, None if self._shape is None else (self._shape[0], int(np.prod(self._shape[1:]))))
-        return dY.reshape(self._shape)
+    def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """``dY`` reshaped back to the input's shape."""
+        shape, flat = self._cache.get("shapes", (None, None))
+        check_grad("Flatten", dY, flat)
+        return dY.reshape(shape) if needs_input_grad else None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.activations import IDENTITY, bias_act_forward, bias_backward
 from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
+from .buffers import take
 from .checks import check_grad, check_input
 from .module import Module, Parameter
 
@@ -24,38 +26,39 @@ class Linear(Module):
         if in_features < 1 or out_features < 1:
             raise ValueError(f"Linear: sizes must be positive, got in={in_features}, out={out_features}")
         self.in_features, self.out_features = in_features, out_features
+        self.name = f"Linear({in_features}, {out_features})"  # how errors name this layer
         rng = rng if rng is not None else np.random.default_rng()
         bound = 1.0 / np.sqrt(in_features)
         self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
         self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
         self._params["bias"] = self.bias
-        self._X: np.ndarray | None = None
-
-    @property
-    def name(self) -> str:
-        return f"Linear({self.in_features}, {self.out_features})"
 
     # --8<-- [start:linear]
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """``Y = X W^T + b``: X ``(N, in)`` -> Y ``(N, out)``."""
+        """``Y = X W^T + b``: X ``(N, in)`` -> Y ``(N, out)``; keeps X for backward."""
         W = self.weight.data
-        check_input(self.name, X, 2, W.dtype, self.in_features)
+        check_input(self.name, X, 2, W.dtype, self.in_features, weight_shape=W.shape)
+        cache = self._cache
+        cache.clear()  # a stale cache must not keep a work array alive
         X = np.ascontiguousarray(X)
-        Y = gemm_nt(X, W, np.empty((X.shape[0], self.out_features), W.dtype), 0.0)  # (N, out)
+        Y = take(self._work, "Y", (X.shape[0], self.out_features), W.dtype)
+        gemm_nt(X, W, Y, 0.0)                               # (N, out) = (N, in) (out, in)^T
         if self.bias is not None:
-            Y += self.bias.data
-        self._X = X
+            bias_act_forward(Y, self.bias.data, IDENTITY, Y)  # (N, out) += b, in place
+        cache["X"] = X
         return Y
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
-        """Accumulate ``dW += dY^T X`` and ``db += sum_n dY``; return ``dX = dY W``."""
-        X = self._X
+    def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """Accumulate ``dW += dY^T X`` (BP4) and ``db += sum_n dY`` (BP3); return ``dX = dY W``."""
+        X = self._cache.get("X")
         check_grad(self.name, dY, None if X is None else (X.shape[0], self.out_features))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
-        gemm_tn(dY, X, self.weight.grad, 1.0)              # (out, in) += (N, out)^T (N, in)
+        gemm_tn(dY, X, self.weight.grad, 1.0)               # (out, in) += (N, out)^T (N, in)
         if self.bias is not None:
-            self.bias.grad += dY.sum(axis=0)                # (out,)
-        return gemm_nn(dY, self.weight.data, np.empty_like(X), 0.0)  # (N, in) = (N, out) (out, in)
+            bias_backward(dY, self.bias.grad)               # (out,) += sum_n dY[n]
+        if not needs_input_grad:
+            return None
+        return gemm_nn(dY, self.weight.data, take(self._work, "dX", X.shape, X.dtype), 0.0)  # (N, in)
     # --8<-- [end:linear]
 
     def extra_repr(self) -> str:

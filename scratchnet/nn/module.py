@@ -39,6 +39,8 @@ class Module:
         object.__setattr__(self, "_params", {})
         object.__setattr__(self, "_children", {})
         object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_work", {})   # reusable output arrays (see buffers.take)
+        object.__setattr__(self, "_cache", {})  # what backward needs from the last forward
         self.training = True
 
     def __setattr__(self, name: str, value) -> None:
@@ -56,11 +58,22 @@ class Module:
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """``dC/d(input)`` from ``dC/d(output)``; parameter gradients accumulate (``+=``).
+
+        ``needs_input_grad=False`` (PyTorch: an input without ``requires_grad``) skips
+        ``dC/d(input)`` and returns ``None``: the first layer of a network needs no ``dX``.
+        """
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
+
+    def _release(self) -> None:
+        """Drop what the last forward cached (here and in every child), so work arrays free up."""
+        self._cache.clear()
+        for child in self._children.values():
+            child._release()
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, Parameter)`` pairs in registration order, as torch names them."""
@@ -77,7 +90,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to zero (in place)."""
         for p in self.parameters():
-            p.grad[...] = 0
+            p.grad.fill(0)
 
     def train(self, mode: bool = True) -> Module:
         self.training = mode
@@ -107,19 +120,25 @@ class Module:
         return out
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state`` into the parameters and buffers; keys, shapes must match exactly."""
+        """Copy ``state`` into the parameters and buffers (cast like ``torch``'s ``copy_``).
+
+        Keys must match exactly and shapes too; a floating parameter takes only real numbers.
+        """
+        name = type(self).__name__
         expected = {key: (owner, attr) for key, owner, attr in self._named_tensors()}
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         if missing or unexpected:
-            raise KeyError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
-                           f"unexpected keys {unexpected}")
+            raise KeyError(f"{name}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         for key, (owner, attr) in expected.items():
             value = np.asarray(state[key])
             current = getattr(owner, attr)
             target = current.data if isinstance(current, Parameter) else current
             if value.shape != np.shape(target):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: {key} has shape {value.shape}, "
+                raise ValueError(f"{name}.load_state_dict: {key} has shape {value.shape}, "
                                  f"expected {np.shape(target)}")
+            if value.dtype.kind not in "fiub" or (np.asarray(target).dtype.kind == "f" and value.dtype.kind == "b"):
+                raise TypeError(f"{name}.load_state_dict: {key} has dtype {value.dtype}, "
+                                f"expected {np.asarray(target).dtype} (shape {value.shape})")
             if isinstance(current, Parameter):
                 current.data[...] = value
             elif isinstance(current, np.ndarray):
@@ -137,7 +156,15 @@ class Module:
                 value.grad = np.zeros_like(value.data)
             elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 object.__setattr__(owner, attr, value.astype(dtype))
+        for m in self._modules():
+            m._work.clear()
+            m._release()
         return self
+
+    def _modules(self) -> Iterator[Module]:
+        yield self
+        for child in self._children.values():
+            yield from child._modules()
 
     def extra_repr(self) -> str:
         return ""
@@ -164,11 +191,33 @@ class Sequential(Module):
         return len(self._children)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for m in self._children.values():
+        """``x`` through every child in order."""
+        children = self._children.values()
+        for m in children:  # drop caches first: they would keep work arrays from being reused
+            m._release()
+        for m in children:
             x = m(x)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        for m in reversed(list(self._children.values())):
-            grad_out = m.backward(grad_out)
-        return grad_out
+    def backward(self, grad_out: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """Children's backward in reverse order; each one's ``grad_in`` is the next one's ``grad_out``.
+
+        With ``needs_input_grad=False`` the walk stops at the first child that has parameters,
+        which is told it needs no ``dX``; returns ``None`` then.
+        """
+        children = list(self._children.values())
+        if needs_input_grad:
+            for m in reversed(children):
+                grad_out = m.backward(grad_out)
+            return grad_out
+        stop = next((i for i, m in enumerate(children) if m._params or any(True for _ in m.parameters())),
+                    len(children))
+        for i in range(len(children) - 1, stop, -1):
+            grad_out = children[i].backward(grad_out)
+        if stop < len(children):
+            first = children[stop]
+            if "needs_input_grad" in first.backward.__code__.co_varnames:
+                first.backward(grad_out, needs_input_grad=False)
+            else:  # a layer that always computes its dX
+                first.backward(grad_out)
+        return None
