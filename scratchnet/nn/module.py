@@ -190,6 +190,9 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self._children)
 
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._children.values()))
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` through every child in order."""
         children = self._children.values()
