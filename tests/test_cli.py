@@ -50,6 +50,6 @@ def test_book_quick(fake_mnist: bytes, chapter: str, capsys):
     out = capsys.readouterr().out
     assert f"== {chapter}" in out
     if chapter == "ch1":
-        assert "9129 / 10000" in out  # the book's figure printed beside ours
+        assert "9129" in out and "95.42%" in out  # the book's figures printed beside ours
     if chapter == "ch5":
-        assert out.count("earlier layers slower") >= 6
+        assert "speed of learning" in out and "learns more slowly than the one after it" in out
