@@ -36,11 +36,6 @@ def sigmoid_prime(z: np.ndarray) -> np.ndarray:
     return sigmoid(z) * (1 - sigmoid(z))
 
 
-def _dtype(x0: np.ndarray) -> np.dtype:
-    """float32 pixels stay float32 (exact; the kernels multiply them in float64), else float64."""
-    return np.dtype(np.float32) if np.asarray(x0).dtype == np.float32 else np.dtype(np.float64)
-
-
 def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``X`` ``(n, n_in)`` and targets from a list of ``(x, y)`` tuples.
 
@@ -53,10 +48,8 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
     if np.shape(x0) not in ((n_in, 1), (n_in,)):
         raise ValueError(f"{name}: each x must be a ({n_in}, 1) column for a network with "
                          f"{n_in} inputs, got {np.shape(x0)}")
-    try:
-        X = np.array([x for x, _ in data], dtype=_dtype(x0)).reshape(len(data), n_in)  # (n, n_in)
-    except ValueError as e:
-        raise ValueError(f"{name}: every x must be a ({n_in}, 1) column ({e})") from None
+    X = _rows((x for x, _ in data), np.shape(x0), len(data), n_in,
+              f"{name}: every x must be a ({n_in}, 1) column")                       # (n, n_in)
     if n_out is None:
         if np.ndim(y0) != 0:
             raise ValueError(f"{name}: each y must be an int label, got shape {np.shape(y0)}")
@@ -65,11 +58,20 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
     if np.shape(y0) not in ((n_out, 1), (n_out,)):
         raise ValueError(f"{name}: each y must be a ({n_out}, 1) one-hot column, got {np.shape(y0)} "
                          "(validation and test data carry int labels; pass them as evaluation data)")
-    try:
-        Y = np.array([v for _, v in data], dtype=np.float64).reshape(len(data), n_out)  # (n, n_out)
-    except ValueError as e:
-        raise ValueError(f"{name}: every y must be a ({n_out}, 1) one-hot column ({e})") from None
+    Y = _rows((v for _, v in data), np.shape(y0), len(data), n_out,
+              f"{name}: every y must be a ({n_out}, 1) one-hot column").astype(np.float64)  # (n, n_out)
     return X, Y
+
+
+def _rows(columns, shape: tuple, n: int, width: int, message: str) -> np.ndarray:
+    """Stack ``n`` columns of one ``shape`` into ``(n, width)`` rows, keeping a float dtype as
+    it is (float32 pixels stay exact). One concatenation: contiguous copies, no per-row Python."""
+    columns = [c if type(c) is np.ndarray else np.asarray(c) for c in columns]
+    bad = next((c.shape for c in columns if c.shape != shape), None)
+    if bad is not None:
+        raise ValueError(f"{message}, got {bad} after {shape}")
+    X = np.concatenate(columns, axis=0).reshape(n, width)                     # (n, width)
+    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
 
 
 def labels_of(data: list, n_out: int) -> np.ndarray:
