@@ -94,3 +94,21 @@ def test_network_chapter1_same_weights(capsys) -> None:
     for w, wt in zip(ours.weights, theirs.weights, strict=True):
         np.testing.assert_allclose(w, wt.detach().cpu().numpy(), rtol=1e-8, atol=1e-10)
     assert ours.evaluate(test) == theirs.evaluate(test)
+
+
+@pytest.mark.parametrize("cost,activation", [("QuadraticCost", "sigmoid"), ("CrossEntropyCost", "sigmoid"),
+                                             ("LogLikelihoodCost", "tanh"), ("LogLikelihoodCost", "relu")])
+def test_network2_backprop_matches_autograd(cost: str, activation: str) -> None:
+    """The book's per-sample ``backprop`` (BP1-BP4 by hand) against torch's autograd, float64."""
+    train, _ = synthetic(4, seed=4)
+    ours = seeded(lambda: s_network2.Network([784, 9, 8, 10], cost=getattr(s_network2, cost),
+                                             activation=activation))
+    theirs = seeded(lambda: t_network2.Network([784, 9, 8, 10], cost=getattr(t_network2, cost),
+                                               activation=activation, device=DEVICE))
+    for x, y in train:
+        (b_ours, w_ours), (b_theirs, w_theirs) = ours.backprop(x, y), theirs.backprop(x, y)
+        for l in range(3):
+            np.testing.assert_allclose(b_ours[l], b_theirs[l], rtol=1e-8, atol=1e-12 * np.abs(b_theirs[l]).max(),
+                                       err_msg=f"nabla_b[{l}] ({cost}, {activation})")
+            np.testing.assert_allclose(w_ours[l], w_theirs[l], rtol=1e-8, atol=1e-12 * np.abs(w_theirs[l]).max(),
+                                       err_msg=f"nabla_w[{l}] ({cost}, {activation})")
