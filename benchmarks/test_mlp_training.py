@@ -1,74 +1,101 @@
-"""One training epoch of the book's MLPs: scratchnet (zoo model, the book's own API) vs torch.
+"""One training epoch of the zoo's book MLPs, layer by layer: scratchnet vs torch eager on the CPU.
 
-``book_mlp`` ([784, 30, 10]) at mini-batch 10, ``book_mlp100`` ([784, 100, 10]) at 128, on
-MNIST-shaped random data (throughput does not depend on the pixels). torch eager runs at one
-and at two threads so the table shows it at its best. Under ``--benchmark-disable`` each runs
-once on 1,000 samples; ``--benchmark-only`` times full 50,000-sample epochs.
+``book_mlp`` ([784, 30, 10]) at mini-batch 10 and ``book_mlp100`` ([784, 100, 10]) at 128, each
+with its SPECS loss and learning rate, plain SGD. Every row runs the same step:
+forward, loss, backward, update; neither library computes the input's gradient.
+
+- scratchnet: the zoo model's modules, ``scratchnet.losses``, ``scratchnet.optim.SGD`` (the
+  readable layer-by-layer path; the book's fused whole-epoch kernel is in test_book_sgd.py);
+- torchnet-cpu: ``torchnet.models`` + ``torch.optim.SGD`` in eager mode at 1 and 2 threads, so
+  the table shows torch at its best thread count.
+
+Data: MNIST-shaped random images (throughput does not depend on the pixels on this path).
+``--benchmark-disable`` runs each once on 1,000 samples; ``--benchmark-only`` times full
+50,000-sample epochs. ``extra_info["samples_per_s"]`` is the throughput.
 """
 
 from __future__ import annotations
-
-import random
 
 import numpy as np
 import pytest
 import torch
 
-from scratchnet.book import network, network2
-from scratchnet.train import ScratchBackend, TrainConfig
-from torchnet.train import TorchBackend
+from scratchnet import losses, models, optim
+from torchnet import models as tmodels
+from torchnet.train import make_loss
 
 CASES = {"book_mlp": 10, "book_mlp100": 128}
+LOSSES = {"quadratic": losses.QuadraticCost, "cross_entropy_sigmoid": losses.CrossEntropyCost}
 
 
 def data(request, n_full: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(n, 1, 28, 28)`` float32 in [0, 1] and one-hot targets ``(n, 10)`` float32."""
     n = 1_000 if request.config.getoption("benchmark_disable") else n_full
     rng = np.random.default_rng(0)
-    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+    X = rng.random((n, 1, 28, 28), dtype=np.float32)
+    return X, np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
 
 
-def epoch(backend, X: np.ndarray, y: np.ndarray, batch_size: int) -> None:
-    for s in range(0, len(X), batch_size):
-        backend.train_step(X[s:s + batch_size], y[s:s + batch_size])
+def scratch_epoch(name: str, X: np.ndarray, Y: np.ndarray, batch_size: int):
+    spec = models.SPECS[name]
+    model, loss = models.build(name, rng=np.random.default_rng(0)), LOSSES[spec.loss]()
+    opt = optim.SGD(model.parameters(), lr=spec.lr)
+
+    # --8<-- [start:scratch_epoch]
+    def epoch() -> None:
+        for s in range(0, len(X), batch_size):
+            opt.zero_grad()
+            loss(
+                model(X[s : s + batch_size]), Y[s : s + batch_size]
+            )  # forward: value and dC/dy_hat
+            model.backward(loss.backward(), needs_input_grad=False)  # BP1-BP4, layer by layer
+            opt.step()
+
+    # --8<-- [end:scratch_epoch]
+    return epoch
 
 
-def run(benchmark, fn, n: int) -> None:
-    benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=1)
-    if benchmark.stats is not None:
-        benchmark.extra_info["samples_per_s"] = n / benchmark.stats.stats.median
+def torch_epoch(name: str, X: np.ndarray, Y: np.ndarray, batch_size: int):
+    spec = models.SPECS[name]
+    torch.manual_seed(0)
+    model, loss = tmodels.build(name), make_loss(spec.loss)
+    opt = torch.optim.SGD(model.parameters(), lr=spec.lr)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+
+    # --8<-- [start:torch_epoch]
+    def epoch() -> None:
+        for s in range(0, len(Xt), batch_size):
+            opt.zero_grad()
+            loss(
+                model(Xt[s : s + batch_size]), Yt[s : s + batch_size]
+            ).backward()  # autograd: BP1-BP4
+            opt.step()
+
+    # --8<-- [end:torch_epoch]
+    return epoch
 
 
-@pytest.mark.parametrize("model", sorted(CASES))
-@pytest.mark.parametrize("backend", ["scratchnet", "torchnet-cpu 1 thread", "torchnet-cpu 2 threads"])
-def test_zoo_epoch(benchmark, request, model: str, backend: str) -> None:
-    X, y = data(request)
-    bs = CASES[model]
-    cfg = TrainConfig(model, backend="scratch" if backend == "scratchnet" else "torch", device="cpu").resolved()
-    trainer = ScratchBackend(cfg) if backend == "scratchnet" else TorchBackend(cfg)
-    benchmark.group = f"epoch {model} batch {bs}"
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize(
+    "backend", ["scratchnet", "torchnet-cpu 1 thread", "torchnet-cpu 2 threads"]
+)
+def test_zoo_epoch(benchmark, request, name: str, backend: str) -> None:
+    X, Y = data(request)
+    batch_size = CASES[name]
+    benchmark.group = f"epoch {name} batch {batch_size} (zoo model, layer by layer)"
     benchmark.extra_info["backend"] = backend.split()[0]
-    benchmark.extra_info["label"] = "zoo model, Trainer step" if backend == "scratchnet" else backend.split(" ", 1)[1]
+    benchmark.extra_info["label"] = (
+        "modules, losses, optim" if backend == "scratchnet" else backend.split(" ", 1)[1]
+    )
     threads = torch.get_num_threads()
-    if backend != "scratchnet":
+    if backend == "scratchnet":
+        epoch = scratch_epoch(name, X, Y, batch_size)
+    else:
         torch.set_num_threads(int(backend.split()[1]))
+        epoch = torch_epoch(name, X, Y, batch_size)
     try:
-        run(benchmark, lambda: epoch(trainer, X, y, bs), len(X))
+        benchmark.pedantic(epoch, rounds=3, iterations=1, warmup_rounds=1)
     finally:
         torch.set_num_threads(threads)
-
-
-def book_data(X: np.ndarray, y: np.ndarray) -> list:
-    return [(x.reshape(784, 1).astype(np.float64), np.eye(10)[v].reshape(10, 1)) for x, v in zip(X, y, strict=True)]
-
-
-@pytest.mark.parametrize("api", ["network", "network2"])
-def test_book_api_epoch(benchmark, request, api: str) -> None:
-    """The book's own ``SGD`` at mini-batch 10 (same group as the zoo's book_mlp)."""
-    X, y = data(request)
-    training_data = book_data(X, y)
-    random.seed(0)
-    np.random.seed(0)
-    net = network.Network([784, 30, 10]) if api == "network" else network2.Network([784, 30, 10])
-    benchmark.group = "epoch book_mlp batch 10"
-    benchmark.extra_info.update(backend="scratchnet", label=f"the book's {api}.SGD")
-    run(benchmark, lambda: net.SGD(training_data, 1, 10, 3.0 if api == "network" else 0.5), len(X))
+    if benchmark.stats is not None:
+        benchmark.extra_info["samples_per_s"] = len(X) / benchmark.stats.stats.median

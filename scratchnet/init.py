@@ -22,29 +22,37 @@ def _randn(rng: np.random.Generator | Randn) -> Randn:
     if isinstance(rng, np.random.Generator):
         return lambda *shape: rng.standard_normal(shape)
     if not callable(rng):
-        raise TypeError(f"init: rng must be a np.random.Generator or a randn(*shape) callable, "
-                        f"got {type(rng).__name__}")
+        raise TypeError(
+            f"init: rng must be a np.random.Generator or a randn(*shape) callable, "
+            f"got {type(rng).__name__}"
+        )
     return rng
 
 
 # --8<-- [start:book_init]
 def book_default(layer: Linear, rng: np.random.Generator | Randn = np.random.randn) -> None:
-    """The book's default: ``b ~ N(0, 1)`` ``(out,)``, then ``w ~ N(0, 1) / sqrt(n_in)`` ``(out, in)``.
+    """The book's default: ``b ~ N(0, 1)`` ``(out,)``, then ``w ~ N(0, 1) / sqrt(n_in)``.
+
+    ``w`` is ``(out, in)``, PyTorch's layout; ``n_in = in``.
 
     Dividing by ``sqrt(n_in)`` keeps ``z = w a + b`` of order 1, so sigmoids do not saturate.
     """
     randn = _randn(rng)
     if layer.bias is not None:
-        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]              # (out,)
-    layer.weight.data[...] = randn(layer.out_features, layer.in_features) / np.sqrt(layer.in_features)
+        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]  # (out,)
+    layer.weight.data[...] = randn(layer.out_features, layer.in_features) / np.sqrt(
+        layer.in_features
+    )
 
 
 def book_large(layer: Linear, rng: np.random.Generator | Randn = np.random.randn) -> None:
-    """The book's chapter 1 initialisation: ``b ~ N(0, 1)`` ``(out,)``, then ``w ~ N(0, 1)`` ``(out, in)``."""
+    """The book's chapter 1 initialisation: ``b ~ N(0, 1)`` ``(out,)``, then ``w ~ N(0, 1)``."""
     randn = _randn(rng)
     if layer.bias is not None:
-        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]              # (out,)
-    layer.weight.data[...] = randn(layer.out_features, layer.in_features)      # (out, in)
+        layer.bias.data[...] = randn(layer.out_features, 1)[:, 0]  # (out,)
+    layer.weight.data[...] = randn(layer.out_features, layer.in_features)  # (out, in)
+
+
 # --8<-- [end:book_init]
 
 
@@ -54,6 +62,6 @@ def torch_linear(layer: Linear, rng: np.random.Generator) -> None:
     (torch draws from its own generator, so the numbers differ; the distribution is the same.)
     """
     bound = 1.0 / np.sqrt(layer.in_features)
-    layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.data.shape)   # (out, in)
+    layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.data.shape)  # (out, in)
     if layer.bias is not None:
-        layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.data.shape)   # (out,)
+        layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.data.shape)  # (out,)

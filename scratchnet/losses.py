@@ -19,7 +19,7 @@ from .nn.buffers import take
 
 
 class Loss:
-    """Base class: ``__call__(y_hat, y) -> float`` computes and caches, ``backward() -> dC/dy_hat``."""
+    """Base class: ``__call__(y_hat, y) -> float`` computes, ``backward() -> dC/dy_hat``."""
 
     def __init__(self) -> None:
         self._grad: np.ndarray | None = None
@@ -45,28 +45,38 @@ class Loss:
         if y_hat.ndim != 2:
             raise ValueError(f"{name}: {what} must be (N, C), got shape {y_hat.shape}")
         if y_hat.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{name}: {what} must be float32 or float64, got {y_hat.dtype} {y_hat.shape}")
+            raise TypeError(
+                f"{name}: {what} must be float32 or float64, got {y_hat.dtype} {y_hat.shape}"
+            )
         return np.ascontiguousarray(y_hat)
 
     def _targets(self, y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Targets shaped like the predictions, cast to their dtype."""
         name = type(self).__name__
         if not isinstance(y, np.ndarray) or y.dtype.kind not in "fiub":
-            raise TypeError(f"{name}: targets must be a real NumPy array, got "
-                            f"{getattr(y, 'dtype', type(y).__name__)}")
+            raise TypeError(
+                f"{name}: targets must be a real NumPy array, got "
+                f"{getattr(y, 'dtype', type(y).__name__)}"
+            )
         if y.shape != y_hat.shape:
-            raise ValueError(f"{name}: targets of shape {y.shape} do not match predictions "
-                             f"of shape {y_hat.shape}")
+            raise ValueError(
+                f"{name}: targets of shape {y.shape} do not match predictions "
+                f"of shape {y_hat.shape}"
+            )
         return np.ascontiguousarray(y, dtype=y_hat.dtype)
 
-    def _raise_non_finite(self, y_hat: np.ndarray, y: np.ndarray, what: str = "predictions") -> None:
+    def _raise_non_finite(
+        self, y_hat: np.ndarray, y: np.ndarray, what: str = "predictions"
+    ) -> None:
         """Name the first non-finite prediction or target; overflow of finite inputs passes."""
         name = type(self).__name__
         for label, arr in ((what, y_hat), ("targets", y)):
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 first = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-                raise ValueError(f"{name}: {label} of shape {arr.shape} are not all finite "
-                                 f"(first at {first}: {arr[first]})")
+                raise ValueError(
+                    f"{name}: {label} of shape {arr.shape} are not all finite "
+                    f"(first at {first}: {arr[first]})"
+                )
 
     def _grad_buffer(self, like: np.ndarray) -> np.ndarray:
         """An array for the gradient: last call's when its shape fits and nobody else holds it."""
@@ -91,6 +101,8 @@ class QuadraticCost(Loss):
             self._raise_non_finite(a, y)
         self._grad = grad
         return float(value)
+
+
 # --8<-- [end:quadratic]
 
 
@@ -112,10 +124,14 @@ class CrossEntropyCost(Loss):
         if bad >= 0:
             self._raise_non_finite(a, y)
         if a.size and (a.min() < 0 or a.max() > 1):
-            raise ValueError(f"CrossEntropyCost: outputs must lie in [0, 1] (sigmoid outputs), "
-                             f"got range [{a.min()}, {a.max()}] in shape {a.shape}")
+            raise ValueError(
+                f"CrossEntropyCost: outputs must lie in [0, 1] (sigmoid outputs), "
+                f"got range [{a.min()}, {a.max()}] in shape {a.shape}"
+            )
         self._grad = grad
         return float(value)
+
+
 # --8<-- [end:cross_entropy_cost]
 
 
@@ -130,20 +146,28 @@ class CrossEntropyLoss(Loss):
     def forward(self, z: np.ndarray, y: np.ndarray) -> float:
         z = self._predictions(z, "logits")
         if not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "iu":
-            raise ValueError(f"CrossEntropyLoss: targets must be a 1-D integer array of class indices, "
-                             f"got {getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}")
+            raise ValueError(
+                f"CrossEntropyLoss: targets must be a 1-D integer array of class indices, "
+                f"got {getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}"
+            )
         if len(y) != len(z):
-            raise ValueError(f"CrossEntropyLoss: targets of shape {y.shape} do not match logits "
-                             f"of shape {z.shape} (one class index per row)")
+            raise ValueError(
+                f"CrossEntropyLoss: targets of shape {y.shape} do not match logits "
+                f"of shape {z.shape} (one class index per row)"
+            )
         grad = self._grad_buffer(z)
         value, bad_z, bad_y = K.softmax_cross_entropy(z, np.ascontiguousarray(y), grad)
         if bad_y >= 0:
-            raise ValueError(f"CrossEntropyLoss: class index {y[bad_y]} is out of range [0, {z.shape[1]}) "
-                             f"for logits of shape {z.shape} (row {bad_y} of targets {y.shape})")
+            raise ValueError(
+                f"CrossEntropyLoss: class index {y[bad_y]} is out of range [0, {z.shape[1]}) "
+                f"for logits of shape {z.shape} (row {bad_y} of targets {y.shape})"
+            )
         if bad_z >= 0:
             self._raise_non_finite(z, y, "logits")
         self._grad = grad
         return float(value)
+
+
 # --8<-- [end:cross_entropy_loss]
 
 
@@ -178,7 +202,9 @@ class BCELoss(Loss):
         if bad >= 0:
             self._raise_non_finite(a, y, "inputs")
         if a.size and (a.min() < 0 or a.max() > 1):
-            raise ValueError(f"BCELoss: inputs must lie in [0, 1], got range [{a.min()}, {a.max()}] "
-                             f"in shape {a.shape}")
+            raise ValueError(
+                f"BCELoss: inputs must lie in [0, 1], got range [{a.min()}, {a.max()}] "
+                f"in shape {a.shape}"
+            )
         self._grad = grad
         return float(value)

@@ -17,8 +17,8 @@ from .nn import Flatten, Linear, Module, Sequential, Sigmoid
 class ModelSpec:
     """Training defaults of a zoo model (shared by both libraries)."""
 
-    loss: str          # "quadratic" | "cross_entropy_sigmoid" | "cross_entropy" | "mse_onehot"
-    optimizer: str     # "sgd" | "adam"
+    loss: str  # "quadratic" | "cross_entropy_sigmoid" | "cross_entropy" | "mse_onehot"
+    optimizer: str  # "sgd" | "adam"
     lr: float
     batch_size: int
     epochs: int
@@ -27,16 +27,53 @@ class ModelSpec:
 
 
 SPECS: dict[str, ModelSpec] = {
-    "book_mlp": ModelSpec("quadratic", "sgd", 3.0, 10, 30, "mnist",
-                          "[784, 30, 10] sigmoid, quadratic cost: the book's chapter 1 network"),
-    "book_mlp100": ModelSpec("cross_entropy_sigmoid", "sgd", 0.5, 10, 30, "mnist",
-                             "[784, 100, 10] sigmoid, cross-entropy cost: chapter 3's larger network"),
-    "mlp_3b1b": ModelSpec("cross_entropy", "sgd", 0.1, 100, 100, "mnist",
-                          "[784, 16, 16, 10], sigmoid hidden layers, softmax cross-entropy: 3Blue1Brown's network"),
-    "linear_mask": ModelSpec("mse_onehot", "sgd", 0.5, 64, 10, "mnist",
-                             "[784, 10], no hidden layer, MSE on one-hot targets: each class's weights are a mask"),
-    "latent3": ModelSpec("cross_entropy", "adam", 1e-3, 64, 10, "mnist",
-                         "[784, 10, 3, 10], sigmoid hidden layers: a 3-D latent space to watch"),
+    "book_mlp": ModelSpec(
+        loss="quadratic",
+        optimizer="sgd",
+        lr=3.0,
+        batch_size=10,
+        epochs=30,
+        dataset="mnist",
+        description="[784, 30, 10] sigmoid, quadratic cost: the book's chapter 1 network",
+    ),
+    "book_mlp100": ModelSpec(
+        loss="cross_entropy_sigmoid",
+        optimizer="sgd",
+        lr=0.5,
+        batch_size=10,
+        epochs=30,
+        dataset="mnist",
+        description="[784, 100, 10] sigmoid, cross-entropy cost: chapter 3's larger network",
+    ),
+    "mlp_3b1b": ModelSpec(
+        loss="cross_entropy",
+        optimizer="sgd",
+        lr=0.1,
+        batch_size=100,
+        epochs=100,
+        dataset="mnist",
+        description="[784, 16, 16, 10], sigmoid hidden layers, softmax cross-entropy: "
+        "3Blue1Brown's network",
+    ),
+    "linear_mask": ModelSpec(
+        loss="mse_onehot",
+        optimizer="sgd",
+        lr=0.5,
+        batch_size=64,
+        epochs=10,
+        dataset="mnist",
+        description="[784, 10], no hidden layer, MSE on one-hot targets: each class's weights "
+        "are a mask",
+    ),
+    "latent3": ModelSpec(
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=64,
+        epochs=10,
+        dataset="mnist",
+        description="[784, 10, 3, 10], sigmoid hidden layers: a 3-D latent space to watch",
+    ),
 }
 
 
@@ -62,7 +99,9 @@ def book_mlp100(dtype=np.float32, rng: np.random.Generator | None = None) -> Seq
 
 
 def mlp_3b1b(dtype=np.float32, rng: np.random.Generator | None = None) -> Sequential:
-    """Flatten -> Linear(784, 16) -> Sigmoid -> Linear(16, 16) -> Sigmoid -> Linear(16, 10) (logits)."""
+    """Flatten -> Linear(784, 16) -> Sigmoid -> Linear(16, 16) -> Sigmoid -> Linear(16, 10).
+
+    The output is logits (its loss is softmax cross-entropy)."""
     return _mlp([784, 16, 16, 10], dtype, rng, out_sigmoid=False)
 
 
@@ -72,8 +111,12 @@ def linear_mask(dtype=np.float32, rng: np.random.Generator | None = None) -> Seq
 
 
 def latent3(dtype=np.float32, rng: np.random.Generator | None = None) -> Sequential:
-    """Flatten -> Linear(784, 10) -> Sigmoid -> Linear(10, 3) -> Sigmoid -> Linear(3, 10) (logits)."""
+    """Flatten -> Linear(784, 10) -> Sigmoid -> Linear(10, 3) -> Sigmoid -> Linear(3, 10).
+
+    The 3 sigmoid units are the latent space; the output is logits."""
     return _mlp([784, 10, 3, 10], dtype, rng, out_sigmoid=False)
+
+
 # --8<-- [end:zoo]
 
 

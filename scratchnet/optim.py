@@ -28,17 +28,25 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         """``{"state": {i: {...}}, "param_groups": [{..., "params": [0..n-1]}]}`` as torch's."""
-        state = {i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                 for i, s in enumerate(self.state) if s}
-        return {"state": state, "param_groups": [{**self.defaults, "params": list(range(len(self.params)))}]}
+        state = {
+            i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+            for i, s in enumerate(self.state)
+            if s
+        }
+        return {
+            "state": state,
+            "param_groups": [{**self.defaults, "params": list(range(len(self.params)))}],
+        }
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` (or the same layout from torch, as NumPy) holds."""
         for i, s in sd.get("state", {}).items():
             i = int(i)
             if not 0 <= i < len(self.params):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter {i}, "
-                                 f"but there are {len(self.params)} parameters")
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: state for parameter {i}, "
+                    f"but there are {len(self.params)} parameters"
+                )
             self.state[i] = {}
             for k, v in s.items():
                 arr = np.asarray(v)
@@ -46,8 +54,10 @@ class Optimizer:
                     self.state[i][k] = float(arr)
                 else:
                     if arr.shape != self.params[i].data.shape:
-                        raise ValueError(f"{type(self).__name__}.load_state_dict: {k} of parameter {i} has "
-                                         f"shape {arr.shape}, expected {self.params[i].data.shape}")
+                        raise ValueError(
+                            f"{type(self).__name__}.load_state_dict: {k} of parameter {i} has "
+                            f"shape {arr.shape}, expected {self.params[i].data.shape}"
+                        )
                     self.state[i][k] = arr.astype(self.params[i].data.dtype).copy()
         for group in sd.get("param_groups", [])[:1]:
             for k, v in group.items():
@@ -60,26 +70,61 @@ class Optimizer:
 class SGD(Optimizer):
     """``torch.optim.SGD``: momentum, dampening, Nesterov and L2 weight decay (see sgd_step)."""
 
-    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum, weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+            raise ValueError(
+                "SGD: lr, momentum, weight_decay must be >= 0, "
+                f"got {lr}, {momentum}, {weight_decay}"
+            )
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+            ),
+        )
 
     def step(self) -> None:
         """One update of every parameter from its ``.grad`` (see ``kernels.optim.sgd_step``)."""
         d = self.defaults
-        lr, momentum, dampening, wd, nesterov = (d["lr"], d["momentum"], d["dampening"], d["weight_decay"],
-                                                 d["nesterov"])
+        lr, momentum, dampening, wd, nesterov = (
+            d["lr"],
+            d["momentum"],
+            d["dampening"],
+            d["weight_decay"],
+            d["nesterov"],
+        )
         for p, state in zip(self.params, self.state, strict=True):
             buf = state.get("momentum_buffer")
             first = buf is None
             if momentum != 0 and first:
                 buf = state["momentum_buffer"] = np.empty_like(p.data)
-            sgd_step(p.data, p.grad, p.grad if buf is None else buf, lr, momentum, dampening, wd, nesterov, first)
+            sgd_step(
+                p.data,
+                p.grad,
+                p.grad if buf is None else buf,
+                lr,
+                momentum,
+                dampening,
+                wd,
+                nesterov,
+                first,
+            )
+
+
 # --8<-- [end:sgd]
 
 
@@ -89,20 +134,41 @@ class Adam(Optimizer):
 
     decoupled = False
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas}, eps={eps}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        )
 
     def step(self) -> None:
         d = self.defaults
         for p, state in zip(self.params, self.state, strict=True):
             if not state:
-                state.update(step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+                state.update(
+                    step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data)
+                )
             state["step"] += 1.0
-            adam_step(p.data, p.grad, state["exp_avg"], state["exp_avg_sq"], d["lr"], d["betas"][0],
-                      d["betas"][1], d["eps"], d["weight_decay"], self.decoupled, state["step"])
+            adam_step(
+                p.data,
+                p.grad,
+                state["exp_avg"],
+                state["exp_avg_sq"],
+                d["lr"],
+                d["betas"][0],
+                d["betas"][1],
+                d["eps"],
+                d["weight_decay"],
+                self.decoupled,
+                state["step"],
+            )
 
 
 class AdamW(Adam):
@@ -110,7 +176,15 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
 # --8<-- [end:adam]

@@ -12,8 +12,10 @@ from scratchnet import models as smodels
 from torchnet import models as tmodels
 
 ARCHITECTURES = {  # name -> layer sizes, and whether the output goes through a sigmoid
-    "book_mlp": ([784, 30, 10], True), "book_mlp100": ([784, 100, 10], True),
-    "mlp_3b1b": ([784, 16, 16, 10], False), "linear_mask": ([784, 10], False),
+    "book_mlp": ([784, 30, 10], True),
+    "book_mlp100": ([784, 100, 10], True),
+    "mlp_3b1b": ([784, 16, 16, 10], False),
+    "linear_mask": ([784, 10], False),
     "latent3": ([784, 10, 3, 10], False),
 }
 
@@ -31,7 +33,10 @@ def test_both_libraries_share_one_specs_table() -> None:
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_state_dict_keys_shapes_and_forward_match_torch(name: str) -> None:
     sizes, out_sigmoid = ARCHITECTURES[name]
-    ours, theirs = smodels.build(name, dtype=np.float64, rng=np.random.default_rng(0)), tmodels.build(name)
+    ours, theirs = (
+        smodels.build(name, dtype=np.float64, rng=np.random.default_rng(0)),
+        tmodels.build(name),
+    )
     expected = {}
     for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         index = 1 + 2 * layer  # Flatten, then Linear / activation pairs
@@ -49,7 +54,9 @@ def test_state_dict_keys_shapes_and_forward_match_torch(name: str) -> None:
     out = ours(X)
     assert out.shape == (6, 10)
     np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
-    np.testing.assert_allclose(ours(X.reshape(6, 784)), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+    np.testing.assert_allclose(
+        ours(X.reshape(6, 784)), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max()
+    )
     if out_sigmoid:
         assert ((out > 0) & (out < 1)).all()
 

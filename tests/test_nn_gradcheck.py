@@ -56,10 +56,14 @@ def test_linear_every_gradient(bias: bool) -> None:
     names = [name for name, _ in layer.named_parameters()]
     assert names == (["weight", "bias"] if bias else ["weight"])
     for name, p in layer.named_parameters():
-        np.testing.assert_allclose(p.grad, numeric_grad(C, p.data), rtol=RTOL, atol=ATOL, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad, numeric_grad(C, p.data), rtol=RTOL, atol=ATOL, err_msg=name
+        )
 
 
-@pytest.mark.parametrize("module", [snn.Sigmoid, snn.Tanh, snn.ReLU, lambda: snn.Softmax(1), snn.Flatten])
+@pytest.mark.parametrize(
+    "module", [snn.Sigmoid, snn.Tanh, snn.ReLU, lambda: snn.Softmax(1), snn.Flatten]
+)
 def test_parameterless_module_input_gradient(module) -> None:
     rng = np.random.default_rng(1)
     m = module()
@@ -67,8 +71,9 @@ def test_parameterless_module_input_gradient(module) -> None:
     X[np.abs(X) < 1e-3] = 0.5  # keep ReLU away from its kink (tested exactly below)
     g = rng.standard_normal(m(X).shape)
     m(X)
-    np.testing.assert_allclose(m.backward(g), numeric_grad(lambda: float((m(X) * g).sum()), X),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        m.backward(g), numeric_grad(lambda: float((m(X) * g).sum()), X), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_relu_kink_is_zero_and_nan_propagates() -> None:
@@ -84,13 +89,16 @@ def test_log_softmax_and_bias_kernels() -> None:
     Z, g = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
     f = lambda: float((K.log_softmax_forward(Z, np.empty_like(Z)) * g).sum())
     L = K.log_softmax_forward(Z, np.empty_like(Z))
-    np.testing.assert_allclose(K.log_softmax_backward(L, g, np.empty_like(g)), numeric_grad(f, Z),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        K.log_softmax_backward(L, g, np.empty_like(g)), numeric_grad(f, Z), rtol=RTOL, atol=ATOL
+    )
     db = np.full(5, 0.25)
     np.testing.assert_allclose(K.bias_backward(g, db), 0.25 + g.sum(axis=0), rtol=1e-15)
 
 
-@pytest.mark.parametrize("name", ["QuadraticCost", "CrossEntropyCost", "CrossEntropyLoss", "MSELoss", "BCELoss"])
+@pytest.mark.parametrize(
+    "name", ["QuadraticCost", "CrossEntropyCost", "CrossEntropyLoss", "MSELoss", "BCELoss"]
+)
 def test_loss_gradient(name: str) -> None:
     rng = np.random.default_rng(3)
     loss = getattr(losses, name)()
@@ -99,7 +107,9 @@ def test_loss_gradient(name: str) -> None:
     else:
         y_hat, y = rng.uniform(0.05, 0.95, (6, 4)), rng.uniform(0, 1, (6, 4))
     loss(y_hat, y)
-    np.testing.assert_allclose(loss.backward(), numeric_grad(lambda: loss(y_hat, y), y_hat), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        loss.backward(), numeric_grad(lambda: loss(y_hat, y), y_hat), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_cross_entropy_loss_at_extreme_logits() -> None:
@@ -124,17 +134,27 @@ def test_zoo_model_directional_derivatives(name: str) -> None:
     if loss_name == "cross_entropy":
         loss, y = losses.CrossEntropyLoss(), rng.integers(0, 10, 3)
     else:
-        loss = {"quadratic": losses.QuadraticCost, "cross_entropy_sigmoid": losses.CrossEntropyCost,
-                "mse_onehot": losses.MSELoss}[loss_name]()
+        loss = {
+            "quadratic": losses.QuadraticCost,
+            "cross_entropy_sigmoid": losses.CrossEntropyCost,
+            "mse_onehot": losses.MSELoss,
+        }[loss_name]()
         y = np.eye(10)[rng.integers(0, 10, 3)]
     C = lambda: loss(model(X), y)
     model.zero_grad()
     C()
     dX = model.backward(loss.backward())
-    for target, grad, label in [(X, dX, "dX")] + [(p.data, p.grad, k) for k, p in model.named_parameters()]:
+    for target, grad, label in [(X, dX, "dX")] + [
+        (p.data, p.grad, k) for k, p in model.named_parameters()
+    ]:
         v = rng.standard_normal(target.shape)
-        np.testing.assert_allclose(np.vdot(grad, v), directional(C, target, v), rtol=1e-5, atol=1e-10,
-                                   err_msg=f"{name}: {label}")
+        np.testing.assert_allclose(
+            np.vdot(grad, v),
+            directional(C, target, v),
+            rtol=1e-5,
+            atol=1e-10,
+            err_msg=f"{name}: {label}",
+        )
 
 
 def test_skipping_input_gradient_leaves_parameter_gradients_unchanged() -> None:
@@ -153,8 +173,11 @@ def test_skipping_input_gradient_leaves_parameter_gradients_unchanged() -> None:
 
 def test_gradients_accumulate_until_zero_grad() -> None:
     rng = np.random.default_rng(6)
-    model = snn.Sequential(snn.Linear(3, 4, dtype=np.float64, rng=rng), snn.Tanh(),
-                           snn.Linear(4, 2, dtype=np.float64, rng=rng))
+    model = snn.Sequential(
+        snn.Linear(3, 4, dtype=np.float64, rng=rng),
+        snn.Tanh(),
+        snn.Linear(4, 2, dtype=np.float64, rng=rng),
+    )
     X1, X2 = rng.standard_normal((5, 3)), rng.standard_normal((2, 3))
     g1, g2 = rng.standard_normal((5, 2)), rng.standard_normal((2, 2))
     grads = []

@@ -49,7 +49,9 @@ def test_against_torch_and_state_dict_layout(name: str, kwargs: dict) -> None:
     for i, state in sd["state"].items():
         assert state.keys() == tsd["state"][i].keys()
         for key, value in state.items():
-            np.testing.assert_allclose(value, np.asarray(tsd["state"][i][key]), rtol=1e-12, atol=1e-14, err_msg=key)
+            np.testing.assert_allclose(
+                value, np.asarray(tsd["state"][i][key]), rtol=1e-12, atol=1e-14, err_msg=key
+            )
     for key in ("lr", "weight_decay"):
         assert sd["param_groups"][0][key] == tsd["param_groups"][0][key]
 
@@ -73,7 +75,7 @@ def test_resuming_from_state_dict_is_exact(name: str, kwargs: dict) -> None:
 
 
 def test_first_steps_follow_torchs_rules() -> None:
-    """SGD's first momentum buffer is the (decayed) gradient; Adam's first step is bias-corrected."""
+    """SGD's first momentum buffer is the (decayed) gradient; Adam's first step bias-corrected."""
     p = snn.Parameter(np.array([1.0, -2.0]))
     p.grad[...] = [0.5, 0.25]
     sgd = optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.1)

@@ -6,7 +6,16 @@ from torch import nn
 
 from scratchnet.models import SPECS, ModelSpec
 
-__all__ = ["SPECS", "ModelSpec", "book_mlp", "book_mlp100", "build", "latent3", "linear_mask", "mlp_3b1b"]
+__all__ = [
+    "SPECS",
+    "ModelSpec",
+    "book_mlp",
+    "book_mlp100",
+    "build",
+    "latent3",
+    "linear_mask",
+    "mlp_3b1b",
+]
 
 
 def _mlp(sizes: list[int], out_sigmoid: bool) -> nn.Sequential:
@@ -38,6 +47,8 @@ def linear_mask() -> nn.Sequential:
 
 def latent3() -> nn.Sequential:
     return _mlp([784, 10, 3, 10], out_sigmoid=False)
+
+
 # --8<-- [end:zoo]
 
 

@@ -49,6 +49,8 @@ def sigmoid_backward(A, dA, dZ):
     for i in range(Af.size):
         of[i] = gf[i] * Af[i] * (1.0 - Af[i])
     return dZ
+
+
 # --8<-- [end:sigmoid]
 
 
@@ -90,6 +92,8 @@ def relu_backward(Z, dA, dZ):
     for i in range(Zf.size):
         of[i] = gf[i] if Zf[i] > 0 else 0.0
     return dZ
+
+
 # --8<-- [end:relu]
 
 
@@ -132,6 +136,8 @@ def bias_backward(dZ, db):
             s += dZ[n, f]
         db[f] += s
     return db
+
+
 # --8<-- [end:bias_act]
 
 
@@ -198,4 +204,6 @@ def log_softmax_backward(L, dL, dZ):
         for c in range(C):
             dZ[n, c] = dL[n, c] - math.exp(L[n, c]) * s
     return dZ
+
+
 # --8<-- [end:softmax]

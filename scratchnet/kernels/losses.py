@@ -41,6 +41,8 @@ def quadratic_cost(A, Y, dA):
             total += d * d
             dA[n, k] = d / N
     return 0.5 * total / N, bad
+
+
 # --8<-- [end:quadratic_kernel]
 
 
@@ -69,6 +71,8 @@ def cross_entropy_cost(A, Y, big, dA):
             total += t
             dA[n, k] = (a - y) / max(a * (1.0 - a), BCE_EPS) / N
     return total / N, bad
+
+
 # --8<-- [end:cross_entropy_kernel]
 
 
@@ -134,7 +138,9 @@ def softmax_cross_entropy(Z, y, dZ):
             s += math.exp(Z[n, k] - m)
         total += m + math.log(s) - Z[n, label]  # log sum_k exp(Z[n, k]) - Z[n, y[n]]
         for k in range(K):
-            p = math.exp(Z[n, k] - m) / s         # softmax(Z[n])[k]
+            p = math.exp(Z[n, k] - m) / s  # softmax(Z[n])[k]
             dZ[n, k] = ((p - 1.0) if k == label else p) / N
     return total / N, bad_z, bad_y
+
+
 # --8<-- [end:softmax_cross_entropy]

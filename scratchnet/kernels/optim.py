@@ -34,6 +34,8 @@ def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
                 bf[i] = momentum * bf[i] + (1.0 - dampening) * d
             d = d + momentum * bf[i] if nesterov else bf[i]
         pf[i] -= lr * d
+
+
 # --8<-- [end:sgd_step]
 
 
@@ -48,8 +50,8 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     ``m``, ``v`` are torch's ``exp_avg`` and ``exp_avg_sq``.
     """
     pf, gf, mf, vf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
-    bc1 = 1.0 - beta1 ** step
-    bc2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    bc1 = 1.0 - beta1**step
+    bc2_sqrt = math.sqrt(1.0 - beta2**step)
     step_size = lr / bc1
     for i in range(pf.size):
         d = gf[i]
@@ -61,4 +63,6 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step):
         mf[i] += (1.0 - beta1) * (d - mf[i])  # torch's lerp
         vf[i] = beta2 * vf[i] + (1.0 - beta2) * d * d
         pf[i] -= step_size * mf[i] / (math.sqrt(vf[i]) / bc2_sqrt + eps)
+
+
 # --8<-- [end:adam_step]

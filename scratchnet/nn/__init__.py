@@ -6,5 +6,20 @@ from .linear import Linear
 from .module import Module, Parameter, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, Dropout
 
-__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Linear", "MaxPool2d",
-           "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh"]
+__all__ = [
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Dropout",
+    "Flatten",
+    "Linear",
+    "MaxPool2d",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]

@@ -11,13 +11,15 @@ from .module import Module
 
 
 class _Elementwise(Module):
-    """``A = f(Z)`` element-wise; ``backward`` from the saved output ``A`` (all three need only it)."""
+    """``A = f(Z)`` element-wise; ``backward`` needs only the saved output ``A``."""
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
         """``A = f(Z)``, same shape as ``Z``."""
         if not isinstance(Z, np.ndarray) or Z.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{type(self).__name__}: expected a float32/float64 array, "
-                            f"got {getattr(Z, 'dtype', type(Z).__name__)} {getattr(Z, 'shape', '')}")
+            raise TypeError(
+                f"{type(self).__name__}: expected a float32/float64 array, "
+                f"got {getattr(Z, 'dtype', type(Z).__name__)} {getattr(Z, 'shape', '')}"
+            )
         self._cache.clear()
         Z = np.ascontiguousarray(Z)
         A = self._cache["A"] = self._forward(Z, take(self._work, "A", Z.shape, Z.dtype))
@@ -67,13 +69,17 @@ class Softmax(Module):
     def __init__(self, dim: int = 1) -> None:
         super().__init__()
         if dim not in (1, -1):
-            raise ValueError(f"Softmax: only dim=1 (classes of (N, C) rows) is supported, got {dim}")
+            raise ValueError(
+                f"Softmax: only dim=1 (classes of (N, C) rows) is supported, got {dim}"
+            )
         self.dim = dim
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
         """``S = softmax(Z)`` row by row, ``(N, C)``."""
         if not isinstance(Z, np.ndarray) or Z.ndim != 2:
-            raise ValueError(f"Softmax: expected an (N, C) array, got shape {getattr(Z, 'shape', None)}")
+            raise ValueError(
+                f"Softmax: expected an (N, C) array, got shape {getattr(Z, 'shape', None)}"
+            )
         if Z.dtype not in (np.float32, np.float64):
             raise TypeError(f"Softmax: expected a float32/float64 array, got {Z.dtype} {Z.shape}")
         self._cache.clear()
@@ -106,7 +112,9 @@ class Flatten(Module):
     def forward(self, X: np.ndarray) -> np.ndarray:
         """A view when ``X`` is C-contiguous: ``(N, prod(rest))``."""
         if not isinstance(X, np.ndarray) or X.ndim < 1:
-            raise ValueError(f"Flatten: expected an array with a batch axis, got {getattr(X, 'shape', None)}")
+            raise ValueError(
+                f"Flatten: expected an array with a batch axis, got {getattr(X, 'shape', None)}"
+            )
         flat = np.ascontiguousarray(X).reshape(X.shape[0], -1)  # (N, prod(rest))
         self._cache["shapes"] = (X.shape, flat.shape)
         return flat

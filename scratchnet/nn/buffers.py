@@ -14,10 +14,17 @@ import sys
 import numpy as np
 
 
-def take(work: dict[str, np.ndarray], key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``work[key]`` when it is ``(shape, dtype)`` and unshared, else a new ``np.empty`` stored there."""
+def take(
+    work: dict[str, np.ndarray], key: str, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """``work[key]`` if it is ``(shape, dtype)`` and unshared, else a new ``np.empty`` put there."""
     buf = work.get(key)
-    if buf is not None and buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) <= _FREE:
+    if (
+        buf is not None
+        and buf.shape == shape
+        and buf.dtype == dtype
+        and sys.getrefcount(buf) <= _FREE
+    ):
         return buf
     buf = work[key] = np.empty(shape, dtype)
     return buf

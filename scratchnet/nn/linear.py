@@ -20,17 +20,30 @@ class Linear(Module):
     Default initialisation is torch's: every entry ``U(-1/sqrt(in), 1/sqrt(in))``.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 dtype=np.float32, rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype=np.float32,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: sizes must be positive, got in={in_features}, out={out_features}")
+            raise ValueError(
+                f"Linear: sizes must be positive, got in={in_features}, out={out_features}"
+            )
         self.in_features, self.out_features = in_features, out_features
         self.name = f"Linear({in_features}, {out_features})"  # how errors name this layer
         rng = rng if rng is not None else np.random.default_rng()
         bound = 1.0 / np.sqrt(in_features)
-        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
-        self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        self.weight = Parameter(
+            rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype)
+        )
+        self.bias = (
+            Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        )
         self._params["bias"] = self.bias
 
     # --8<-- [start:linear]
@@ -42,7 +55,7 @@ class Linear(Module):
         cache.clear()  # a stale cache must not keep a work array alive
         X = np.ascontiguousarray(X)
         Y = take(self._work, "Y", (X.shape[0], self.out_features), W.dtype)
-        gemm_nt(X, W, Y, 0.0)                               # (N, out) = (N, in) (out, in)^T
+        gemm_nt(X, W, Y, 0.0)  # (N, out) = (N, in) (out, in)^T
         if self.bias is not None:
             bias_act_forward(Y, self.bias.data, IDENTITY, Y)  # (N, out) += b, in place
         cache["X"] = X
@@ -53,13 +66,17 @@ class Linear(Module):
         X = self._cache.get("X")
         check_grad(self.name, dY, None if X is None else (X.shape[0], self.out_features))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
-        gemm_tn(dY, X, self.weight.grad, 1.0)               # (out, in) += (N, out)^T (N, in)
+        gemm_tn(dY, X, self.weight.grad, 1.0)  # (out, in) += (N, out)^T (N, in)
         if self.bias is not None:
-            bias_backward(dY, self.bias.grad)               # (out,) += sum_n dY[n]
+            bias_backward(dY, self.bias.grad)  # (out,) += sum_n dY[n]
         if not needs_input_grad:
             return None
-        return gemm_nn(dY, self.weight.data, take(self._work, "dX", X.shape, X.dtype), 0.0)  # (N, in)
+        return gemm_nn(
+            dY, self.weight.data, take(self._work, "dX", X.shape, X.dtype), 0.0
+        )  # (N, in)
+
     # --8<-- [end:linear]
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        has_bias = self.bias is not None
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={has_bias}"

@@ -39,7 +39,7 @@ class Module:
         object.__setattr__(self, "_params", {})
         object.__setattr__(self, "_children", {})
         object.__setattr__(self, "_buffers", {})
-        object.__setattr__(self, "_work", {})   # reusable output arrays (see buffers.take)
+        object.__setattr__(self, "_work", {})  # reusable output arrays (see buffers.take)
         object.__setattr__(self, "_cache", {})  # what backward needs from the last forward
         self.training = True
 
@@ -128,17 +128,25 @@ class Module:
         expected = {key: (owner, attr) for key, owner, attr in self._named_tensors()}
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         if missing or unexpected:
-            raise KeyError(f"{name}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise KeyError(
+                f"{name}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
+            )
         for key, (owner, attr) in expected.items():
             value = np.asarray(state[key])
             current = getattr(owner, attr)
             target = current.data if isinstance(current, Parameter) else current
             if value.shape != np.shape(target):
-                raise ValueError(f"{name}.load_state_dict: {key} has shape {value.shape}, "
-                                 f"expected {np.shape(target)}")
-            if value.dtype.kind not in "fiub" or (np.asarray(target).dtype.kind == "f" and value.dtype.kind == "b"):
-                raise TypeError(f"{name}.load_state_dict: {key} has dtype {value.dtype}, "
-                                f"expected {np.asarray(target).dtype} (shape {value.shape})")
+                raise ValueError(
+                    f"{name}.load_state_dict: {key} has shape {value.shape}, "
+                    f"expected {np.shape(target)}"
+                )
+            if value.dtype.kind not in "fiub" or (
+                np.asarray(target).dtype.kind == "f" and value.dtype.kind == "b"
+            ):
+                raise TypeError(
+                    f"{name}.load_state_dict: {key} has dtype {value.dtype}, "
+                    f"expected {np.asarray(target).dtype} (shape {value.shape})"
+                )
             if isinstance(current, Parameter):
                 current.data[...] = value
             elif isinstance(current, np.ndarray):
@@ -172,7 +180,9 @@ class Module:
     def __repr__(self) -> str:
         if not self._children:
             return f"{type(self).__name__}({self.extra_repr()})"
-        lines = [f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self._children.items()]
+        lines = [
+            f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self._children.items()
+        ]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
 
@@ -193,6 +203,7 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(list(self._children.values()))
 
+    # --8<-- [start:sequential]
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` through every child in order."""
         children = self._children.values()
@@ -203,7 +214,7 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_out: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
-        """Children's backward in reverse order; each one's ``grad_in`` is the next one's ``grad_out``.
+        """Children's backward in reverse order: each ``grad_in`` is the next ``grad_out``.
 
         With ``needs_input_grad=False`` the walk stops at the first child that has parameters,
         which is told it needs no ``dX``; returns ``None`` then.
@@ -213,14 +224,23 @@ class Sequential(Module):
             for m in reversed(children):
                 grad_out = m.backward(grad_out)
             return grad_out
-        stop = next((i for i, m in enumerate(children) if m._params or any(True for _ in m.parameters())),
-                    len(children))
-        for i in range(len(children) - 1, stop, -1):
+        first = next((i for i, m in enumerate(children) if _has_parameters(m)), len(children))
+        for i in range(len(children) - 1, first, -1):
             grad_out = children[i].backward(grad_out)
-        if stop < len(children):
-            first = children[stop]
-            if "needs_input_grad" in first.backward.__code__.co_varnames:
-                first.backward(grad_out, needs_input_grad=False)
-            else:  # a layer that always computes its dX
-                first.backward(grad_out)
+        if first < len(children):
+            _backward_params_only(children[first], grad_out)
         return None
+
+    # --8<-- [end:sequential]
+
+
+def _has_parameters(m: Module) -> bool:
+    return any(True for _ in m.parameters())
+
+
+def _backward_params_only(m: Module, grad_out: np.ndarray) -> None:
+    """``m.backward`` without ``dX``; a layer without the switch computes ``dX`` and drops it."""
+    if "needs_input_grad" in m.backward.__code__.co_varnames:
+        m.backward(grad_out, needs_input_grad=False)
+    else:
+        m.backward(grad_out)
