@@ -1,27 +1,57 @@
 """The project's own matrix multiply: the three products backprop needs, without transposes.
 
-Tiling: ``out`` is computed in blocks of rows (``prange`` over them when the problem pays for
-threads), each swept in ``J_TILE`` columns x ``K_TILE`` depth tiles that stay in cache; the
-register block is 2 rows x 4 depths over a contiguous ``j`` loop that LLVM turns into vector
-FMAs. ``gemm_nt`` (``X @ W.T``) with few rows takes row-by-row dot products of contiguous
-rows; otherwise it packs ``B.T`` once per call and shares the same kernel.
+Tiling: threads take ``ROW_BLOCK`` rows of ``out``; for each ``K_TILE x J_TILE`` slab of op(B)
+(packed into L2), 4 rows x 4 depths of op(A) wait in registers while one unit-stride ``j`` loop
+streams 4 rows of ``out`` (L1) and 4 of the slab through 16 FMAs per AVX-512 vector.
+Small problems skip the packing (one thread, straight from ``B``); ``X @ W.T`` with few rows
+takes dot products of contiguous rows instead.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
-# Flags that let LLVM reassociate sums (vectorised dot products) and fuse multiply-adds, while
-# keeping IEEE NaN/inf semantics. Results differ from a sequential sum only by rounding.
-FASTMATH = {"reassoc", "contract"}
-PARALLEL_FLOPS = 1 << 21   # below ~2 MFLOP, threads cost more than they save
-J_TILE = 512               # columns of out per tile
-K_TILE = 256               # rows of B per tile: a K_TILE x J_TILE block of B stays in L2
-ROW_BLOCK = 32             # rows of out per parallel task
+MR = 4                     # rows of out per register block
+KU = 4                     # depths (rows of B) per register block
+J_TILE = 256               # columns of out per tile: MR rows of out stay in L1
+K_TILE = 256               # depths per tile: a K_TILE x J_TILE slab of B stays in L2
+ROW_BLOCK = 64             # rows of out per parallel task
+PAD = 16                   # extra columns in packed buffers: rows never 4 KiB apart
+NT_DOT_ROWS = 32
+PACK_ROWS = 10 ** 9        # from this many rows, pack op(B) (serial path)
+PARALLEL_FLOPS = 1 << 22   # below ~4 MFLOP one thread is faster than waking two
 
 
-@njit(cache=True)
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` rounded once (``llvm.fma``): an explicit FMA, so kernels keep fastmath off."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fma(*args)
+
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def _wide_vectors(typingctx):
+    """Let LLVM vectorise the calling function with 512-bit registers.
+
+    LLVM's tuning for AVX-512 CPUs prefers 256-bit vectors; a GEMM is exactly the code that
+    wants the full width, so the kernels below opt in per function (a no-op without AVX-512).
+    """
+    def codegen(context, builder, sig, args):
+        for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
+            set.add(builder.function.attributes, attr)  # string attributes llvmlite doesn't list
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@njit(cache=True, fastmath=False)
 def _scale_rows(out, beta, r0, r1):
     """out[r0:r1] *= beta, where beta == 0 means overwrite (old values, even NaN, ignored)."""
     if beta == 1.0:
@@ -34,105 +64,191 @@ def _scale_rows(out, beta, r0, r1):
 
 
 # --8<-- [start:gemm_block]
-@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
-def _block(A, a_trans, B, out, i0, i1, k0, k1, j0, j1):
-    """out[i0:i1, j0:j1] += op(A)[i0:i1, k0:k1] @ B[k0:k1, j0:j1], op(A) = A.T if a_trans.
+@njit(cache=True, fastmath=False, boundscheck=False)
+def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
+    """C[ic + i - i0, jc:jc+n] += op(A)[i, k0:k1] @ Bs[kb:kb+k1-k0, jb:jb+n] for i in i0:i1.
 
-    Register block: two rows of out times four rows of B. Each pass over j loads four B
-    values and updates two out values with eight fused multiply-adds, and the j loop is
-    contiguous, so LLVM turns it into vector FMAs.
+    op(A) = A.T if a_trans. Register block: MR = 4 rows of C times KU = 4 rows of Bs. The 16
+    values of op(A) sit in registers; each step of the contiguous j loop loads 4 Bs values and
+    4 C values and does 16 FMAs, in k order, so each sum runs in the order a plain loop would.
     """
+    _wide_vectors()
+    i4 = i0 + (i1 - i0) // 4 * 4
     k4 = k0 + (k1 - k0) // 4 * 4
-    i2 = i0 + (i1 - i0) // 2 * 2
-    n = j1 - j0
-    for i in range(i0, i2, 2):
-        o, p = out[i, j0:j1], out[i + 1, j0:j1]  # contiguous (n,) views: the loop below vectorises
+    for i in range(i0, i4, 4):
+        r = ic + i - i0
+        o0, o1, o2, o3 = C[r, jc:jc + n], C[r + 1, jc:jc + n], C[r + 2, jc:jc + n], C[r + 3, jc:jc + n]
         for k in range(k0, k4, 4):
-            if a_trans:
-                a0, a1, a2, a3 = A[k, i], A[k + 1, i], A[k + 2, i], A[k + 3, i]
-                c0, c1, c2, c3 = A[k, i + 1], A[k + 1, i + 1], A[k + 2, i + 1], A[k + 3, i + 1]
+            if a_trans:  # op(A)[i, k] = A[k, i]
+                a00, a01, a02, a03 = A[k, i], A[k + 1, i], A[k + 2, i], A[k + 3, i]
+                a10, a11, a12, a13 = A[k, i + 1], A[k + 1, i + 1], A[k + 2, i + 1], A[k + 3, i + 1]
+                a20, a21, a22, a23 = A[k, i + 2], A[k + 1, i + 2], A[k + 2, i + 2], A[k + 3, i + 2]
+                a30, a31, a32, a33 = A[k, i + 3], A[k + 1, i + 3], A[k + 2, i + 3], A[k + 3, i + 3]
             else:
-                a0, a1, a2, a3 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
-                c0, c1, c2, c3 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
-            b0, b1, b2, b3 = B[k, j0:j1], B[k + 1, j0:j1], B[k + 2, j0:j1], B[k + 3, j0:j1]
+                a00, a01, a02, a03 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
+                a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
+                a20, a21, a22, a23 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
+                a30, a31, a32, a33 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
+            q = kb + k - k0
+            b0, b1, b2, b3 = Bs[q, jb:jb + n], Bs[q + 1, jb:jb + n], Bs[q + 2, jb:jb + n], Bs[q + 3, jb:jb + n]
             for j in range(n):
                 x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
-                o[j] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
-                p[j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3
-        for k in range(k4, k1):  # the k remainder
+                o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
+                o1[j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, o1[j]))))
+                o2[j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, o2[j]))))
+                o3[j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, o3[j]))))
+        for k in range(k4, k1):  # the k remainder, one depth at a time
             a0 = A[k, i] if a_trans else A[i, k]
-            c0 = A[k, i + 1] if a_trans else A[i + 1, k]
-            bk = B[k, j0:j1]
+            a1 = A[k, i + 1] if a_trans else A[i + 1, k]
+            a2 = A[k, i + 2] if a_trans else A[i + 2, k]
+            a3 = A[k, i + 3] if a_trans else A[i + 3, k]
+            bk = Bs[kb + k - k0, jb:jb + n]
             for j in range(n):
-                o[j] += a0 * bk[j]
-                p[j] += c0 * bk[j]
-    for i in range(i2, i1):  # an odd last row
-        o = out[i, j0:j1]
+                o0[j] = fma(a0, bk[j], o0[j])
+                o1[j] = fma(a1, bk[j], o1[j])
+                o2[j] = fma(a2, bk[j], o2[j])
+                o3[j] = fma(a3, bk[j], o3[j])
+    if i1 - i4 >= 2:  # two of the last rows: 2 x 4 register block
+        i = i4
+        r = ic + i - i0
+        o0, o1 = C[r, jc:jc + n], C[r + 1, jc:jc + n]
+        for k in range(k0, k4, 4):
+            if a_trans:
+                a00, a01, a02, a03 = A[k, i], A[k + 1, i], A[k + 2, i], A[k + 3, i]
+                a10, a11, a12, a13 = A[k, i + 1], A[k + 1, i + 1], A[k + 2, i + 1], A[k + 3, i + 1]
+            else:
+                a00, a01, a02, a03 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
+                a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
+            q = kb + k - k0
+            b0, b1, b2, b3 = Bs[q, jb:jb + n], Bs[q + 1, jb:jb + n], Bs[q + 2, jb:jb + n], Bs[q + 3, jb:jb + n]
+            for j in range(n):
+                x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
+                o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
+                o1[j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, o1[j]))))
+        for k in range(k4, k1):
+            a0 = A[k, i] if a_trans else A[i, k]
+            a1 = A[k, i + 1] if a_trans else A[i + 1, k]
+            bk = Bs[kb + k - k0, jb:jb + n]
+            for j in range(n):
+                o0[j] = fma(a0, bk[j], o0[j])
+                o1[j] = fma(a1, bk[j], o1[j])
+        i4 += 2
+    for i in range(i4, i1):  # the last row
+        o0 = C[ic + i - i0, jc:jc + n]
         for k in range(k0, k1):
             a0 = A[k, i] if a_trans else A[i, k]
-            bk = B[k, j0:j1]
+            bk = Bs[kb + k - k0, jb:jb + n]
             for j in range(n):
-                o[j] += a0 * bk[j]
+                o0[j] = fma(a0, bk[j], o0[j])
 # --8<-- [end:gemm_block]
 
 
-@njit(cache=True)
-def _rows(A, a_trans, B, out, beta, r0, r1):
-    """Rows r0:r1 of out = op(A) @ B + beta * out, tiled over j (L1/L2) and k (L2)."""
-    K, N = B.shape
+# --8<-- [start:gemm_pack]
+@njit(cache=True, fastmath=False, boundscheck=False)
+def _pack(B, b_trans, k0, k1, j0, j1, Bs):
+    """Bs[k - k0, j - j0] = op(B)[k, j]: one K_TILE x J_TILE slab, contiguous, op(B) = B.T if b_trans.
+
+    Copying the slab costs one read of it per ROW_BLOCK rows of out; in exchange the kernel
+    reads unit-stride rows that sit apart in cache (row stride J_TILE + PAD, never 4 KiB).
+    """
+    if b_trans:
+        for j in range(j0, j1):
+            for k in range(k0, k1):
+                Bs[k - k0, j - j0] = B[j, k]
+    else:
+        for k in range(k0, k1):
+            Bs[k - k0, :j1 - j0] = B[k, j0:j1]
+# --8<-- [end:gemm_pack]
+
+
+@njit(cache=True, fastmath=False)
+def _rows_packed(A, a_trans, B, b_trans, out, beta, r0, r1):
+    """Rows r0:r1 of out = op(A) @ op(B) + beta * out through packed slabs of op(B)."""
+    M, N = out.shape
+    K = A.shape[0] if a_trans else A.shape[1]
+    Bs = np.empty((min(K_TILE, K), min(J_TILE, N) + PAD), out.dtype)
+    C = np.empty((MR, min(J_TILE, N) + PAD), out.dtype)
     _scale_rows(out, beta, r0, r1)
     for j0 in range(0, N, J_TILE):
-        j1 = min(j0 + J_TILE, N)
+        n = min(J_TILE, N - j0)
         for k0 in range(0, K, K_TILE):
-            _block(A, a_trans, B, out, r0, r1, k0, min(k0 + K_TILE, K), j0, j1)
+            k1 = min(k0 + K_TILE, K)
+            _pack(B, b_trans, k0, k1, j0, j0 + n, Bs)
+            for i in range(r0, r1, MR):
+                i1 = min(i + MR, r1)
+                C[:, :n] = 0.0
+                _block(A, a_trans, i, i1, k0, k1, Bs, 0, 0, C, 0, 0, n)
+                for r in range(i, i1):  # C rows are apart in cache; out rows may be 4 KiB apart
+                    out[r, j0:j0 + n] += C[r - i, :n]
 
 
-@njit(cache=True, parallel=True)
-def _rows_parallel(A, a_trans, B, out, beta):
+@njit(cache=True, fastmath=False)
+def _rows(A, a_trans, B, out, beta, r0, r1):
+    """Rows r0:r1 of out = op(A) @ B + beta * out straight from B, tiled over j and k."""
+    K, N = B.shape
+    _scale_rows(out, beta, r0, r1)
+    n_tiles = (N + J_TILE - 1) // J_TILE
+    width = ((N + n_tiles - 1) // n_tiles + 15) // 16 * 16  # equal tiles, whole vectors
+    for j0 in range(0, N, width):
+        n = min(width, N - j0)
+        for k0 in range(0, K, K_TILE):
+            _block(A, a_trans, r0, r1, k0, min(k0 + K_TILE, K), B, k0, j0, out, r0, j0, n)
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def _rows_parallel(A, a_trans, B, b_trans, out, beta):
+    """All rows of out, ROW_BLOCK rows per task over Numba's threads."""
     M = out.shape[0]
     n_blocks = (M + ROW_BLOCK - 1) // ROW_BLOCK
     for b in prange(n_blocks):
-        _rows(A, a_trans, B, out, beta, b * ROW_BLOCK, min((b + 1) * ROW_BLOCK, M))
+        _rows_packed(A, a_trans, B, b_trans, out, beta, b * ROW_BLOCK, min((b + 1) * ROW_BLOCK, M))
 
 
-@njit(cache=True)
-def _dispatch(A, a_trans, B, out, beta):
+@njit(cache=True, fastmath=False)
+def _dispatch(A, a_trans, B, b_trans, out, beta):
+    """Pick the path: threads for big problems, packing when op(B) = B.T, else straight."""
     M, N = out.shape
-    K = B.shape[0]
-    if 2 * M * N * K >= PARALLEL_FLOPS and M >= 2 * ROW_BLOCK:
-        _rows_parallel(A, a_trans, B, out, beta)
+    K = A.shape[0] if a_trans else A.shape[1]
+    if 2 * M * N * K >= PARALLEL_FLOPS and M > ROW_BLOCK:
+        _rows_parallel(A, a_trans, B, b_trans, out, beta)
+    elif b_trans or M >= PACK_ROWS:  # op(B) = B.T exists only packed
+        _rows_packed(A, a_trans, B, b_trans, out, beta, 0, M)
     else:
         _rows(A, a_trans, B, out, beta, 0, M)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def gemm_nn(A, B, out, beta):
     """``out = A @ B + beta * out`` for A ``(M, K)``, B ``(K, N)``, out ``(M, N)``.
 
-    Backprop's ``dX = dY @ W``. ``beta`` 0 overwrites ``out`` (its old values are ignored),
-    1 accumulates. Mirrors ``torch.addmm(out, A, B, beta=beta)``.
+    Backprop's input gradient ``dX = dY @ W`` (the book's ``(w^{l+1})^T delta^{l+1}``, one
+    row per sample). ``beta`` 0 overwrites ``out`` (its old values are ignored), 1 accumulates.
+    Mirrors ``torch.addmm(out, A, B, beta=beta)``.
     """
-    return _dispatch(A, False, B, out, beta)
+    return _dispatch(A, False, B, False, out, beta)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def gemm_tn(A, B, out, beta):
     """``out = A.T @ B + beta * out`` for A ``(K, M)``, B ``(K, N)``, out ``(M, N)``.
 
     Backprop's weight gradient ``dW = dY.T @ X`` (``beta=1`` accumulates into ``.grad``).
     """
-    return _dispatch(A, True, B, out, beta)
+    return _dispatch(A, True, B, False, out, beta)
 
 
 # --8<-- [start:gemm_nt_dot]
-@njit(cache=True, fastmath=FASTMATH, boundscheck=False)
+# The one kernel with fastmath flags: a dot product vectorises only if LLVM may split its sum
+# into vector lanes ("reassoc") and fuse multiply-adds ("contract"); NaN/inf semantics are kept.
+@njit(cache=True, fastmath={"reassoc", "contract"}, boundscheck=False)
 def _nt_dots(A, B, out, beta):
     """out[i, j] = A[i] . B[j] + beta * out[i, j], for few rows of A.
 
     Depth is cut in K_TILE chunks so A's chunk stays in L1 while B streams through once; each
     B row chunk is dotted with four A rows at a time (one load of b feeds four FMAs).
     """
+    _wide_vectors()
     M, K = A.shape
     N = B.shape[0]
     _scale_rows(out, beta, 0, M)
@@ -162,21 +278,18 @@ def _nt_dots(A, B, out, beta):
 # --8<-- [end:gemm_nt_dot]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def gemm_nt(A, B, out, beta):
     """``out = A @ B.T + beta * out`` for A ``(M, K)``, B ``(N, K)``, out ``(M, N)``.
 
-    The Linear layer's forward ``X @ W.T``. Few rows: dot products of contiguous rows.
-    Many rows: pack ``B.T`` (``(K, N)``, once per call) and run the ``nn`` kernel.
+    The Linear layer's forward ``X @ W.T`` (the book's ``w a``, one row per sample).
+    Few rows: dot products of contiguous rows. Many: slabs of ``B.T`` packed, then the shared
+    register block.
     """
-    M, K = A.shape
-    N = B.shape[0]
-    if M <= 32 or 2 * M * N * K < PARALLEL_FLOPS:
+    if A.shape[0] < NT_DOT_ROWS:
         _nt_dots(A, B, out, beta)
-    else:
-        BT = np.ascontiguousarray(B.T)  # (K, N)
-        gemm_nn(A, BT, out, beta)
-    return out
+        return out
+    return _dispatch(A, False, B, True, out, beta)
 
 
 def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = False,
