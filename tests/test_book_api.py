@@ -138,6 +138,22 @@ def test_bad_input_gets_clear_errors():
         net.SGD([], 1, 1, 0.1)
     with pytest.raises(ValueError, match=r"data: each y must be an int label, got shape \(2, 1\)"):
         net.accuracy([good])
+    with pytest.raises(ValueError, match=r"training_data: x number 1 holds nan at row 2; inputs must be finite"):
+        bad_x = np.zeros((4, 1))
+        bad_x[2] = np.nan
+        net.SGD([good, (bad_x, np.zeros((2, 1)))], 1, 1, 0.1)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\) .* got 2 at position 1"):
+        net.accuracy([(np.zeros((4, 1)), 0), (np.zeros((4, 1)), 2)])
+    for module in (network2, t_network2):
+        with pytest.raises(ValueError, match="SGD: mini_batch_size must be a positive int, got 0"):
+            seeded_net([4, 3, 2], module=module).SGD([good], 1, 0, 0.1)
+    with pytest.raises(ValueError, match="SGD: eta must be finite, got inf"):
+        net.SGD([good], 1, 1, float("inf"))
+    with pytest.raises(ValueError, match="SGD: epochs must be an int >= 0, got 1.5"):
+        net.SGD([good], 1.5, 1, 0.1)
+    with pytest.raises(ValueError, match="train_epoch: eta, lmbda and mu must be finite, got 0.1, nan"):
+        F.train_epoch(np.zeros((1, 4)), np.zeros((1, 2)), np.arange(1), 1, 0.1, float("nan"), 1, net.weights,
+                      net.biases)
     with pytest.raises(ValueError, match=r"train_epoch: X must be \(N, 4\) for layer sizes \[4, 3, 2\], got \(2, 5\)"):
         F.train_epoch(np.zeros((2, 5)), np.zeros((2, 2)), np.arange(2), 1, 0.1, 0.0, 2, net.weights, net.biases)
     with pytest.raises(ValueError, match=r"predict: layer 1 needs weights \(2, 3\) and 2 biases, got \(3, 3\)"):

@@ -181,7 +181,7 @@ BOOK_REGULARIZED_FULL = {0: 9212, 1: 9341, 2: 9375, 3: 9424, 4: 9532, 28: 9649, 
 @pytest.mark.slow
 @pytest.mark.skipif(not real_cache_has("mnist"), reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
 def test_reproduces_the_books_regularized_full_run(capsys):
-    """DESIGN.md's example: the book's seeds, 30 epochs, lmbda = 5.0 (about 30 s here)."""
+    """DESIGN.md's example: the book's seeds, 30 epochs, lmbda = 5.0 (about 17 s on 2 cores)."""
     from scratchnet.book import mnist_loader
 
     training_data, _, test_data = mnist_loader.load_data_wrapper()

@@ -50,6 +50,11 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
                          f"{n_in} inputs, got {np.shape(x0)}")
     X = _rows((x for x, _ in data), np.shape(x0), len(data), n_in,
               f"{name}: every x must be a ({n_in}, 1) column")                       # (n, n_in)
+    if not np.isfinite(X.sum(dtype=np.float64)):      # one pass; look closer only when it fails
+        bad = np.argwhere(~np.isfinite(X))
+        if bad.size:
+            raise ValueError(f"{name}: x number {bad[0][0]} holds {X[tuple(bad[0])]} at row {bad[0][1]}; "
+                             "inputs must be finite")
     if n_out is None:
         if np.ndim(y0) != 0:
             raise ValueError(f"{name}: each y must be an int label, got shape {np.shape(y0)}")
@@ -74,12 +79,27 @@ def _rows(columns, shape: tuple, n: int, width: int, message: str) -> np.ndarray
     return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
 
 
+def check_sgd(epochs: int, mini_batch_size: int, eta: float) -> None:
+    """The arguments every ``SGD`` shares: ints ``epochs >= 0``, ``mini_batch_size >= 1``, finite eta."""
+    if int(epochs) != epochs or epochs < 0:
+        raise ValueError(f"SGD: epochs must be an int >= 0, got {epochs!r}")
+    if int(mini_batch_size) != mini_batch_size or mini_batch_size < 1:
+        raise ValueError(f"SGD: mini_batch_size must be a positive int, got {mini_batch_size!r}")
+    if not np.isfinite(eta):
+        raise ValueError(f"SGD: eta must be finite, got {eta!r}")
+
+
 def labels_of(data: list, n_out: int) -> np.ndarray:
-    """Int labels of a data list whose y are ints or one-hot columns."""
+    """Int labels ``(n,)`` of a data list whose y are ints in ``[0, n_out)`` or one-hot columns."""
     y0 = data[0][1]
-    if np.ndim(y0) == 0:
-        return np.fromiter((int(v) for _, v in data), dtype=np.int64, count=len(data))
-    return np.fromiter((int(np.argmax(v)) for _, v in data), dtype=np.int64, count=len(data))
+    if np.ndim(y0) != 0:
+        return np.fromiter((int(np.argmax(v)) for _, v in data), dtype=np.int64, count=len(data))
+    y = np.fromiter((int(v) for _, v in data), dtype=np.int64, count=len(data))
+    bad = np.flatnonzero((y < 0) | (y >= n_out))
+    if bad.size:
+        raise ValueError(f"labels must lie in [0, {n_out}) for a network with {n_out} outputs, "
+                         f"got {y[bad[0]]} at position {bad[0]}")
+    return y
 
 
 @njit(cache=True, fastmath=False)

@@ -13,7 +13,7 @@ import random
 import numpy as np
 
 from ..kernels import fused_mlp as F
-from .common import labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
+from .common import check_sgd, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
 
 
 class Network:
@@ -42,6 +42,7 @@ class Network:
         ``training_data`` is a list of ``(x, y)`` with one-hot ``y``; it is shuffled in place
         each epoch with the book's (Python 2) shuffle.
         """
+        check_sgd(epochs, mini_batch_size, eta)
         n = len(training_data)
         X, Y = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
         order = np.arange(n)

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from ..kernels import fused_mlp as F
-from .common import labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
+from .common import check_sgd, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
 from .mnist_loader import vectorized_result
 
 
@@ -164,6 +164,7 @@ class Network:
         if (early_stopping_n or lr_schedule_n) and not (evaluation_data and monitor_evaluation_accuracy):
             raise ValueError("SGD: early stopping and the learning-rate schedule watch the evaluation "
                              "accuracy: pass evaluation_data and monitor_evaluation_accuracy=True")
+        check_sgd(epochs, mini_batch_size, eta)
         n = len(training_data)
         X, Y = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
         if evaluation_data:

@@ -271,6 +271,14 @@ def train_epoch(X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size
     """
     sizes = _check(X, weights, biases, "train_epoch")
     dtype, m, n0 = weights[0].dtype, mini_batch_size, sizes[0]
+    if int(m) != m or m < 1:
+        raise ValueError(f"train_epoch: mini_batch_size must be a positive int, got {mini_batch_size!r}")
+    if not (np.isfinite(eta) and np.isfinite(lmbda) and np.isfinite(mu)):
+        raise ValueError(f"train_epoch: eta, lmbda and mu must be finite, got {eta}, {lmbda}, {mu}")
+    if Y.shape != (len(X), sizes[-1]):
+        raise ValueError(f"train_epoch: targets Y must be ({len(X)}, {sizes[-1]}), got {Y.shape}")
+    if len(order) and (order.min() < 0 or order.max() >= len(X)):
+        raise ValueError(f"train_epoch: order must index the {len(X)} rows of X, got {order.min()}..{order.max()}")
     for w in weights:
         if not (w.flags.c_contiguous and w.dtype == dtype):
             raise ValueError(f"train_epoch: weights must be C-contiguous {dtype}, got {w.dtype}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scratchnet.book.common import shuffled_order, stack
+from scratchnet.book.common import check_sgd, shuffled_order, stack
 
 from . import network2
 
@@ -27,6 +27,7 @@ class Network(network2.Network):
     def SGD(self, training_data: list, epochs: int, mini_batch_size: int, eta: float,  # type: ignore[override]
             test_data: list | None = None) -> None:
         """Mini-batch SGD; prints ``Epoch j: correct / n_test`` (or ``Epoch j complete``)."""
+        check_sgd(epochs, mini_batch_size, eta)
         n = len(training_data)
         X, Y = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
         order = np.arange(n)
