@@ -43,7 +43,8 @@ def images(n: int) -> tuple[np.ndarray, np.ndarray, str]:
 def book_data(request) -> tuple[list, np.ndarray, np.ndarray, str]:
     n = 1_000 if request.config.getoption("benchmark_disable") else 50_000
     X, y, source = images(n)
-    training_data = [(x.reshape(784, 1), np.eye(10)[v].reshape(10, 1)) for x, v in zip(X, y, strict=True)]
+    training_data = [(x.reshape(784, 1), np.eye(10)[v].reshape(10, 1))
+                     for x, v in zip(X, y, strict=True)]
     return training_data, X, y, source
 
 
@@ -71,7 +72,8 @@ def test_book_sgd_epoch(benchmark, book_data, api: str) -> None:
         fn = lambda: net.SGD(training_data, 1, 10, 0.5, lmbda=5.0)  # noqa: E731
     else:
         fn = lambda: net.SGD(training_data, 1, 10, 3.0)  # noqa: E731
-    run(benchmark, fn, len(training_data), api.split(".")[0] + "-cpu" * api.startswith("torch"), source)
+    backend = api.split(".")[0] + "-cpu" * api.startswith("torch")
+    run(benchmark, fn, len(training_data), backend, source)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -80,8 +82,8 @@ def test_torch_eager_epoch(benchmark, book_data, threads: int) -> None:
     _, X, y, source = book_data
     Xt, Yt = torch.from_numpy(X), torch.nn.functional.one_hot(torch.from_numpy(y), 10).float()
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 30), torch.nn.Sigmoid(), torch.nn.Linear(30, 10),
-                                torch.nn.Sigmoid())
+    model = torch.nn.Sequential(torch.nn.Linear(784, 30), torch.nn.Sigmoid(),
+                                torch.nn.Linear(30, 10), torch.nn.Sigmoid())
     opt = torch.optim.SGD(model.parameters(), lr=3.0)
     loss_fn = torch.nn.MSELoss()
 
@@ -96,6 +98,7 @@ def test_torch_eager_epoch(benchmark, book_data, threads: int) -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        run(benchmark, epoch, len(Xt), f"torch-eager-cpu {threads} thread{'s' * (threads > 1)}", source)
+        backend = f"torch-eager-cpu {threads} thread{'s' * (threads > 1)}"
+        run(benchmark, epoch, len(Xt), backend, source)
     finally:
         torch.set_num_threads(before)

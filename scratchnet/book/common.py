@@ -53,7 +53,8 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
     if not np.isfinite(X.sum(dtype=np.float64)):      # one pass; look closer only when it fails
         bad = np.argwhere(~np.isfinite(X))
         if bad.size:
-            raise ValueError(f"{name}: x number {bad[0][0]} holds {X[tuple(bad[0])]} at row {bad[0][1]}; "
+            i, k = bad[0]
+            raise ValueError(f"{name}: x number {i} holds {X[i, k]} at row {k}; "
                              "inputs must be finite")
     if n_out is None:
         if np.ndim(y0) != 0:
@@ -61,10 +62,12 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
         y = np.fromiter((int(v) for _, v in data), dtype=np.int64, count=len(data))
         return X, y
     if np.shape(y0) not in ((n_out, 1), (n_out,)):
-        raise ValueError(f"{name}: each y must be a ({n_out}, 1) one-hot column, got {np.shape(y0)} "
-                         "(validation and test data carry int labels; pass them as evaluation data)")
+        raise ValueError(f"{name}: each y must be a ({n_out}, 1) one-hot column, got "
+                         f"{np.shape(y0)} (validation and test data carry int labels; pass "
+                         "them as evaluation data)")
     Y = _rows((v for _, v in data), np.shape(y0), len(data), n_out,
-              f"{name}: every y must be a ({n_out}, 1) one-hot column").astype(np.float64)  # (n, n_out)
+              f"{name}: every y must be a ({n_out}, 1) one-hot column")          # (n, n_out)
+    Y = Y.astype(np.float64)
     return X, Y
 
 
@@ -80,7 +83,7 @@ def _rows(columns, shape: tuple, n: int, width: int, message: str) -> np.ndarray
 
 
 def check_sgd(epochs: int, mini_batch_size: int, eta: float) -> None:
-    """The arguments every ``SGD`` shares: ints ``epochs >= 0``, ``mini_batch_size >= 1``, finite eta."""
+    """Arguments all ``SGD``s share: ints ``epochs >= 0``, ``mini_batch_size >= 1``, finite eta."""
     if int(epochs) != epochs or epochs < 0:
         raise ValueError(f"SGD: epochs must be an int >= 0, got {epochs!r}")
     if int(mini_batch_size) != mini_batch_size or mini_batch_size < 1:

@@ -84,7 +84,8 @@ def ch3(data, quick: bool, net_mod, net2_mod, out) -> dict:
     out(f"{'epoch':>5}  {'ours / 10000':>12}  {'book':>6}")
     full = []
     for j in range(5 if quick else 30):
-        _, acc, _, _ = _quiet(lambda: net.SGD(training_data, 1, 10, 0.5, lmbda=5.0, evaluation_data=test_data,
+        _, acc, _, _ = _quiet(lambda: net.SGD(training_data, 1, 10, 0.5, lmbda=5.0,
+                                              evaluation_data=test_data,
                                               monitor_evaluation_accuracy=True))
         full.append(acc[0])
         book = BOOK_REGULARIZED_FULL.get(j)
@@ -96,7 +97,8 @@ def ch3(data, quick: bool, net_mod, net2_mod, out) -> dict:
     out(f"{'epoch':>5}  {'ours':>8}  {'book':>7}")
     accs = []
     for j in range(2 if quick else 60):
-        _, acc, _, _ = _quiet(lambda: net.SGD(training_data, 1, 10, 0.1, lmbda=5.0, evaluation_data=validation_data,
+        _, acc, _, _ = _quiet(lambda: net.SGD(training_data, 1, 10, 0.1, lmbda=5.0,
+                                              evaluation_data=validation_data,
                                               monitor_evaluation_accuracy=True))
         accs.append(acc[0] / len(validation_data))
         out(f"{j + 1:>5}  {accs[-1]:>8.2%}  {_book(BOOK_CH3_100.get(j + 1)):>7}")
@@ -115,14 +117,16 @@ def ch5(data, quick: bool, net_mod, net2_mod, out) -> dict:
     for hidden in (2, 3, 4):
         _seed()
         net = net2_mod.Network([784] + [30] * hidden + [10])
-        history = _quiet(lambda net=net: speed.training_speeds(net, probe, epochs, 1000, 0.1, lmbda=5.0))
+        history = _quiet(lambda net=net: speed.training_speeds(net, probe, epochs, 1000, 0.1,
+                                                               lmbda=5.0))
         result[hidden] = history
         out(f"[784, {'30, ' * hidden}10]")
         out(f"  {'start':>11}: ours " + "  ".join(f"{s:.3f}" for s in history[0])
             + "   book " + "  ".join(f"{s:.3f}" for s in BOOK_CH5_SPEEDS[hidden]))
         for e in sorted({1, 10, 100, epochs} & set(range(1, epochs + 1))):
             s = history[e]
-            out(f"  after {e:>5}: ours " + "  ".join(f"{v:.1e}" for v in s) + f"   first/last {s[0] / s[-1]:.2f}")
+            out(f"  after {e:>5}: ours " + "  ".join(f"{v:.1e}" for v in s)
+                + f"   first/last {s[0] / s[-1]:.2f}")
     if not quick:
         out("validation accuracy after 30 epochs, eta 0.1, lmbda 5.0, mini-batch 10")
         for hidden in (2, 3, 4):
@@ -134,15 +138,16 @@ def ch5(data, quick: bool, net_mod, net2_mod, out) -> dict:
             result[f"accuracy_{hidden}"] = acc
             out(f"  {hidden} hidden layers: ours {acc[-1] / len(validation_data):.2%}, "
                 f"book {BOOK_CH5_ACCURACY[hidden]:.2%}")
-    out("book: each hidden layer learns more slowly than the one after it, the more so the deeper the net")
+    out("book: each hidden layer learns more slowly than the one after it, the more so the "
+        "deeper the net")
     return result
 
 
 CHAPTERS = {"ch1": ch1, "ch3": ch3, "ch5": ch5}
 
 
-def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch", out: Callable[[str], None] = print,
-                data: tuple | None = None) -> dict:
+def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
+                out: Callable[[str], None] = print, data: tuple | None = None) -> dict:
     """Run ``chapter`` ("ch1", "ch3", "ch5"); print our figures beside the book's; return ours.
 
     ``quick``: a few epochs (well under a minute); ``data`` defaults to

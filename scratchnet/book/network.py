@@ -62,7 +62,8 @@ class Network:
     def update_mini_batch(self, mini_batch: list, eta: float) -> None:
         """One gradient step on ``mini_batch`` (a list of ``(x, y)``), as one matrix."""
         X, Y = stack(mini_batch, "mini_batch", self.sizes[0], self.sizes[-1])
-        F.train_epoch(X, Y, np.arange(len(X)), len(X), eta, 0.0, 1, self.weights, self.biases, cost=F.QUADRATIC)
+        F.train_epoch(X, Y, np.arange(len(X)), len(X), eta, 0.0, 1, self.weights, self.biases,
+                      cost=F.QUADRATIC)
 
     # --8<-- [start:backprop]
     def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:

@@ -81,7 +81,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
 class Network:
     """``Network(sizes, cost=CrossEntropyCost)``, with the book's default initialisation."""
 
-    def __init__(self, sizes: list[int], cost=CrossEntropyCost, activation: str = "sigmoid") -> None:
+    def __init__(self, sizes: list[int], cost=CrossEntropyCost,
+                 activation: str = "sigmoid") -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(f"Network: activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {activation!r}")
@@ -89,7 +90,8 @@ class Network:
             raise TypeError("Network: cost must be QuadraticCost, CrossEntropyCost or "
                             f"LogLikelihoodCost (the kernel knows their deltas), got {cost!r}")
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-            raise ValueError(f"Network: sizes must list at least two positive layer widths, got {sizes}")
+            raise ValueError("Network: sizes must list at least two positive layer widths, "
+                             f"got {sizes}")
         self.num_layers = len(sizes)
         self.sizes = list(sizes)
         self.cost = cost
@@ -106,7 +108,8 @@ class Network:
     def large_weight_initializer(self) -> None:
         """Chapter 1's initialisation: biases and weights ``N(0, 1)``."""
         self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
-        self.weights = [np.random.randn(y, x) for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
+        self.weights = [np.random.randn(y, x)
+                        for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
     # --8<-- [end:initializers]
 
     @property
@@ -119,7 +122,8 @@ class Network:
 
     def _contiguous(self) -> None:
         self.weights = [np.ascontiguousarray(w, dtype=np.float64) for w in self.weights]
-        self.biases = [np.ascontiguousarray(b, dtype=np.float64).reshape(-1, 1) for b in self.biases]
+        self.biases = [np.ascontiguousarray(b, dtype=np.float64).reshape(-1, 1)
+                       for b in self.biases]
 
     # Hooks torchnet.book.network2 overrides: the output rows, the weights as NumPy, one epoch.
     def _output(self, X: np.ndarray) -> np.ndarray:
@@ -130,9 +134,9 @@ class Network:
     def _numpy_weights(self) -> list[np.ndarray]:
         return self.weights
 
-    def _epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size: int, eta: float,
-               lmbda: float, n: int, regularization: str, mu: float) -> None:
-        """One epoch of mini-batches ``X[order]`` through the fused kernel (momentum kept between)."""
+    def _epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size: int,
+               eta: float, lmbda: float, n: int, regularization: str, mu: float) -> None:
+        """One epoch of mini-batches ``X[order]`` in the fused kernel (momentum kept between)."""
         self._contiguous()
         if mu and getattr(self, "_velocities", None) is None:
             self._velocities = (tuple(np.zeros_like(w) for w in self.weights),
@@ -161,9 +165,11 @@ class Network:
         """
         if regularization not in ("L1", "L2"):
             raise ValueError(f"SGD: regularization must be 'L1' or 'L2', got {regularization!r}")
-        if (early_stopping_n or lr_schedule_n) and not (evaluation_data and monitor_evaluation_accuracy):
-            raise ValueError("SGD: early stopping and the learning-rate schedule watch the evaluation "
-                             "accuracy: pass evaluation_data and monitor_evaluation_accuracy=True")
+        watched = evaluation_data and monitor_evaluation_accuracy
+        if (early_stopping_n or lr_schedule_n) and not watched:
+            raise ValueError("SGD: early stopping and the learning-rate schedule watch the "
+                             "evaluation accuracy: pass evaluation_data and "
+                             "monitor_evaluation_accuracy=True")
         check_sgd(epochs, mini_batch_size, eta)
         n = len(training_data)
         X, Y = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
@@ -221,7 +227,7 @@ class Network:
         self._epoch(X, Y, np.arange(len(X)), len(X), eta, lmbda, n, "L2", 0.0)
 
     def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
-        """``(nabla_b, nabla_w)`` for one sample ``x`` ``(n_0, 1)``, ``y`` ``(n_L, 1)`` (the book's).
+        """``(nabla_b, nabla_w)`` for one sample ``x`` ``(n_0, 1)``, ``y`` ``(n_L, 1)``.
 
         BP1 is ``self.cost.delta(z, a, y)``; BP2 ``delta^l = (w^{l+1})^T delta^{l+1} * f'(z^l)``.
         """
@@ -242,7 +248,7 @@ class Network:
         return nabla_b, nabla_w
 
     def accuracy(self, data: list, convert: bool = False) -> int:
-        """Correct classifications in ``data``; ``convert=True`` when y are one-hot (training data)."""
+        """Correct classifications in ``data``; ``convert=True`` when y are one-hot (training)."""
         X, _ = stack(data, "data", self.sizes[0], self.sizes[-1] if convert else None)
         return int((self._output(X).argmax(1) == labels_of(data, self.sizes[-1])).sum())
 
@@ -254,10 +260,11 @@ class Network:
 
     def _total_cost(self, X: np.ndarray, Y: np.ndarray, lmbda: float, regularization: str) -> float:
         A = self._output(X)                                                       # (N, n_L)
-        cost = sum(self.cost.fn(a.reshape(-1, 1), y.reshape(-1, 1)) for a, y in zip(A, Y, strict=True))
-        cost /= len(X)
+        cost = sum(self.cost.fn(a.reshape(-1, 1), y.reshape(-1, 1))
+                   for a, y in zip(A, Y, strict=True)) / len(X)
         if regularization == "L1":
-            return float(cost + (lmbda / len(X)) * sum(np.abs(w).sum() for w in self._numpy_weights()))
+            return float(cost + (lmbda / len(X))
+                         * sum(np.abs(w).sum() for w in self._numpy_weights()))
         return float(cost + 0.5 * (lmbda / len(X))
                      * sum(np.linalg.norm(w) ** 2 for w in self._numpy_weights()))
 

@@ -27,7 +27,8 @@ def layer_speeds(net, data: list) -> list[float]:
         zs.append(activations[-1] @ w.T + b.reshape(-1))       # (n, n_l)
         activations.append(sigmoid(zs[-1]))
     a = activations[-1]
-    delta = a - Y if net.cost.__name__ != "QuadraticCost" else (a - Y) * a * (1 - a)  # BP1, (n, n_L)
+    quadratic = net.cost.__name__ == "QuadraticCost"
+    delta = (a - Y) * a * (1 - a) if quadratic else a - Y          # BP1, (n, n_L)
     speeds = []
     for l in range(len(weights) - 1, 0, -1):
         a_l = activations[l]

@@ -6,7 +6,8 @@ with no Python between mini-batches. Layer by layer it is the same maths as ``sc
 
     forward   Z_l = A_{l-1} W_l^T + b_l,  A_l = f(Z_l)
     output    delta_L = (A_L - Y) * f'(Z_L) (quadratic) or A_L - Y (cross-entropy, log-likelihood)
-    backward  dW_l = delta_l^T A_{l-1},  db_l = sum_n delta_l,  delta_{l-1} = (delta_l W_l) * f'(Z_{l-1})
+    backward  dW_l = delta_l^T A_{l-1},  db_l = sum_n delta_l,
+              delta_{l-1} = (delta_l W_l) * f'(Z_{l-1})
     update    W <- (1 - eta lmbda / n) W - (eta / m) dW   (L2; L1 and momentum as chapter 3 asks)
 
 Speed: the first layer skips zero inputs (about 80 % of MNIST's pixels), in the forward pass
@@ -139,7 +140,8 @@ def sgd_epoch(X, Y, order, m, eta, lmbda, n, Ws, WTs, bs, act, out_act, cost, re
     for start in range(0, order.shape[0], m):
         k = min(m, order.shape[0] - start)
         for r in range(k):  # forward, one sample per row of the mini-batch matrices
-            nnz[r] = forward_row(X[order[start + r]], WTs, bs, act, out_act, idx[r], val[r], Zs, As, r)
+            nnz[r] = forward_row(X[order[start + r]], WTs, bs, act, out_act, idx[r], val[r],
+                                 Zs, As, r)
         for r in range(k):  # BP1: delta_L = nabla_a C * f'(z_L), or a - y
             a, d, y = As[L - 1][r], Ds[L - 1][r], Y[order[start + r]]
             for c in range(d.shape[0]):
@@ -177,8 +179,8 @@ def sgd_epoch(X, Y, order, m, eta, lmbda, n, Ws, WTs, bs, act, out_act, cost, re
                         W[j, i] = decay * W[j, i] - step * dW[j, i]
                 else:
                     for i in range(W.shape[1]):
-                        W[j, i], V[j, i] = _new_weight(W[j, i], dW[j, i], V[j, i], step, eta, lmbda_n,
-                                                       reg, mu)
+                        W[j, i], V[j, i] = _new_weight(W[j, i], dW[j, i], V[j, i], step, eta,
+                                                       lmbda_n, reg, mu)
                 for i in range(W.shape[1]):
                     WT[i, j] = W[j, i]
         # layer 1: dW_1^T[k, :] = sum_r x_rk delta_r over the rows with x_rk != 0, in row order
@@ -209,8 +211,8 @@ def sgd_epoch(X, Y, order, m, eta, lmbda, n, Ws, WTs, bs, act, out_act, cost, re
         else:
             for c in range(WT0.shape[0]):
                 for j in range(WT0.shape[1]):
-                    WT0[c, j], V0[c, j] = _new_weight(WT0[c, j], NW[c, j], V0[c, j], step, eta, lmbda_n,
-                                                      reg, mu)
+                    WT0[c, j], V0[c, j] = _new_weight(WT0[c, j], NW[c, j], V0[c, j], step, eta,
+                                                      lmbda_n, reg, mu)
         for l in range(L):  # biases: b <- b + mu v - (eta / m) db  (mu = 0: the book's)
             b, db, Vbl = bs[l], dbs[l], Vb[l]
             for j in range(b.shape[0]):
@@ -229,7 +231,8 @@ def _predict_rows(X, WTs, bs, act, out_act, idx, val, Zs, As, out):
         out[s, :] = As[len(As) - 1][0]
 
 
-def _check(X: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], fn: str) -> list[int]:
+def _check(X: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray],
+           fn: str) -> list[int]:
     sizes = [weights[0].shape[1]] + [b.size for b in biases]   # widths from the biases
     if X.ndim != 2 or X.shape[1] != sizes[0]:
         raise ValueError(f"{fn}: X must be (N, {sizes[0]}) for layer sizes {sizes}, got {X.shape}")
@@ -261,8 +264,8 @@ def predict(X: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], 
 
 def train_epoch(X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size: int, eta: float,
                 lmbda: float, n: int, weights: list[np.ndarray], biases: list[np.ndarray],
-                act: int = SIGMOID, out_act: int = SIGMOID, cost: int = CROSS_ENTROPY, reg: int = L2,
-                mu: float = 0.0, velocities: tuple | None = None) -> None:
+                act: int = SIGMOID, out_act: int = SIGMOID, cost: int = CROSS_ENTROPY,
+                reg: int = L2, mu: float = 0.0, velocities: tuple | None = None) -> None:
     """One epoch of :func:`sgd_epoch`; updates ``weights`` (n_l, n_{l-1}) and ``biases`` in place.
 
     ``X`` (N, n_0) may be float32 (the book's pixels, read exactly); weights, biases and ``Y``
@@ -272,13 +275,15 @@ def train_epoch(X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size
     sizes = _check(X, weights, biases, "train_epoch")
     dtype, m, n0 = weights[0].dtype, mini_batch_size, sizes[0]
     if int(m) != m or m < 1:
-        raise ValueError(f"train_epoch: mini_batch_size must be a positive int, got {mini_batch_size!r}")
+        raise ValueError("train_epoch: mini_batch_size must be a positive int, "
+                         f"got {mini_batch_size!r}")
     if not (np.isfinite(eta) and np.isfinite(lmbda) and np.isfinite(mu)):
         raise ValueError(f"train_epoch: eta, lmbda and mu must be finite, got {eta}, {lmbda}, {mu}")
     if Y.shape != (len(X), sizes[-1]):
         raise ValueError(f"train_epoch: targets Y must be ({len(X)}, {sizes[-1]}), got {Y.shape}")
     if len(order) and (order.min() < 0 or order.max() >= len(X)):
-        raise ValueError(f"train_epoch: order must index the {len(X)} rows of X, got {order.min()}..{order.max()}")
+        raise ValueError(f"train_epoch: order must index the {len(X)} rows of X, "
+                         f"got {order.min()}..{order.max()}")
     for w in weights:
         if not (w.flags.c_contiguous and w.dtype == dtype):
             raise ValueError(f"train_epoch: weights must be C-contiguous {dtype}, got {w.dtype}")
@@ -287,14 +292,18 @@ def train_epoch(X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size
     Zs, As, Ds = _rows(sizes, m, dtype)
     dWs, dbs = tuple(np.empty_like(w) for w in weights), tuple(np.empty_like(b) for b in bs)
     if velocities is None:
-        Vw, Vb = tuple(np.zeros_like(w) for w in WTs[:1] + tuple(weights[1:])), tuple(np.zeros_like(b) for b in bs)
-    else:
-        Vw, Vb = (np.ascontiguousarray(velocities[0][0].T),) + tuple(velocities[0][1:]), velocities[1]
+        Vw = tuple(np.zeros_like(w) for w in WTs[:1] + tuple(weights[1:]))
+        Vb = tuple(np.zeros_like(b) for b in bs)
+    else:  # layer 1's velocity transposed like its weights
+        Vw = (np.ascontiguousarray(velocities[0][0].T),) + tuple(velocities[0][1:])
+        Vb = velocities[1]
     if Vw[0].shape != WTs[0].shape:
-        raise ValueError(f"train_epoch: layer 0 velocity must be {weights[0].shape}, got {Vw[0].T.shape}")
-    sgd_epoch(X, Y, order, m, float(eta), float(lmbda), float(n), tuple(weights), WTs, bs, act, out_act,
-              cost, reg, float(mu), Vw, Vb, dWs, dbs, Zs, As, Ds, np.empty((m, n0), np.int64),
-              np.empty((m, n0), dtype), np.empty(m, np.int64), np.empty((n0, sizes[1]), dtype),
+        raise ValueError(f"train_epoch: layer 0 velocity must be {weights[0].shape}, "
+                         f"got {Vw[0].T.shape}")
+    sgd_epoch(X, Y, order, m, float(eta), float(lmbda), float(n), tuple(weights), WTs, bs, act,
+              out_act, cost, reg, float(mu), Vw, Vb, dWs, dbs, Zs, As, Ds,
+              np.empty((m, n0), np.int64), np.empty((m, n0), dtype), np.empty(m, np.int64),
+              np.empty((n0, sizes[1]), dtype),
               np.full(n0, -1, np.int64), np.empty(n0, np.int64))
     weights[0][:] = WTs[0].T                                             # (n_1, n_0)
     if velocities is not None:

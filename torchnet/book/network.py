@@ -1,4 +1,4 @@
-"""The book's chapter 1 ``network`` on torch: ``N(0, 1)`` weights, quadratic cost, no regularisation.
+"""The book's chapter 1 ``network`` on torch: ``N(0, 1)`` weights, quadratic cost, no L2.
 
 Same API and printed lines as ``scratchnet.book.network``; the same NumPy draws, so a seeded
 run follows scratchnet's path. The epoch is ``torchnet.book.network2``'s autograd step.

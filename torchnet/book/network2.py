@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as tF
 
 from scratchnet.book import network2 as scratch
-from scratchnet.book.network2 import CrossEntropyCost, LogLikelihoodCost, QuadraticCost, vectorized_result
+from scratchnet.book.mnist_loader import vectorized_result
+from scratchnet.book.network2 import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from scratchnet.kernels import fused_mlp as F
 
 from .. import default_device
@@ -63,7 +64,8 @@ class Network(scratch.Network):
 
     def _to_torch(self) -> None:
         def leaf(a: np.ndarray) -> torch.Tensor:
-            return torch.tensor(np.asarray(a), dtype=torch.float64, device=self.device).requires_grad_()
+            t = torch.tensor(np.asarray(a), dtype=torch.float64, device=self.device)
+            return t.requires_grad_()
 
         self.weights = [leaf(w) for w in self.weights]
         self.biases = [leaf(np.asarray(b).reshape(-1, 1)) for b in self.biases]
@@ -101,8 +103,8 @@ class Network(scratch.Network):
     def _numpy_biases(self) -> list[np.ndarray]:
         return [b.detach().cpu().numpy() for b in self.biases]
 
-    def _epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size: int, eta: float,
-               lmbda: float, n: int, regularization: str, mu: float) -> None:
+    def _epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size: int,
+               eta: float, lmbda: float, n: int, regularization: str, mu: float) -> None:
         """Mini-batches ``X[order]`` of ``mini_batch_size`` rows, one autograd step each."""
         Xt = self._tensor(X)
         Yt = torch.as_tensor(Y, device=self.device)
@@ -116,8 +118,9 @@ class Network(scratch.Network):
     # --8<-- [start:update]
     def _step(self, Xb: torch.Tensor, Yb: torch.Tensor, eta: float, lmbda: float, n: int,
               regularization: str, mu: float) -> None:
-        """Autograd gives ``nabla = sum_x dC_x/dw``; then ``w <- (1 - eta lmbda/n) w - (eta/m) nabla``
-        (L1: ``w - eta (lmbda/n) sgn(w) - ...``; momentum: ``v <- mu v - eta grad``, ``w <- w + v``)."""
+        """Autograd gives ``nabla = sum_x dC_x/dw``; then the book's
+        ``w <- (1 - eta lmbda/n) w - (eta/m) nabla`` (L1: ``w - eta (lmbda/n) sgn(w) - ...``;
+        momentum: ``v <- mu v - eta grad``, ``w <- w + v``)."""
         params = self.weights + self.biases
         grads = torch.autograd.grad(cost_from_logits(self.cost.code, self._logits(Xb), Yb), params)
         step, L = eta / len(Xb), len(self.weights)
@@ -146,7 +149,7 @@ class Network(scratch.Network):
         return out.reshape(-1, 1)
 
     def backprop(self, x, y) -> tuple[list, list]:
-        """``(nabla_b, nabla_w)`` for one sample, from autograd (NumPy arrays, the book's shapes)."""
+        """``(nabla_b, nabla_w)`` for one sample, from autograd (NumPy, the book's shapes)."""
         X = torch.as_tensor(np.asarray(x), device=self.device).to(torch.float64).reshape(1, -1)
         Y = torch.as_tensor(np.asarray(y), device=self.device).to(torch.float64).reshape(1, -1)
         grads = torch.autograd.grad(cost_from_logits(self.cost.code, self._logits(X), Y),
@@ -160,11 +163,12 @@ def load(filename: str, device: str | torch.device | None = None) -> Network:
     with open(filename) as f:
         data = json.load(f)
     cost = getattr(sys.modules[__name__], data["cost"])
-    net = Network(data["sizes"], cost=cost, activation=data.get("activation", "sigmoid"), device=device)
+    net = Network(data["sizes"], cost=cost, activation=data.get("activation", "sigmoid"),
+                  device=device)
     net.weights, net.biases = data["weights"], data["biases"]
     net._to_torch()
     return net
 
 
-__all__ = ["CrossEntropyCost", "LogLikelihoodCost", "Network", "QuadraticCost", "cost_from_logits", "load",
-           "vectorized_result"]
+__all__ = ["CrossEntropyCost", "LogLikelihoodCost", "Network", "QuadraticCost", "cost_from_logits",
+           "load", "vectorized_result"]
