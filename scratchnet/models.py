@@ -78,6 +78,8 @@ SPECS: dict[str, ModelSpec] = {
 
 
 def _mlp(sizes: list[int], dtype, rng, out_sigmoid: bool) -> Sequential:
+    """Flatten, then ``Linear(sizes[i], sizes[i+1])`` each followed by a Sigmoid (the last one
+    only when ``out_sigmoid``); children are "0", "1", ... so keys read "1.weight", "3.bias"."""
     rng = rng if rng is not None else np.random.default_rng()
     layers: list[Module] = [Flatten()]
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

@@ -82,20 +82,21 @@ def test_unsupported_constructor_arguments() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [snn.Sigmoid, lambda: snn.Softmax(1), snn.Flatten, lambda: snn.Linear(3, 2)]
+    "module",
+    [snn.Sigmoid, lambda: snn.Softmax(1), snn.Flatten, lambda: snn.Linear(3, 2, dtype=np.float64)],
 )
 def test_backward_checks_the_gradient(module) -> None:
     m = module()
     name = type(m).__name__
     with pytest.raises(RuntimeError, match=f"{name}.*backward called before forward"):
-        m.backward(np.zeros((4, 2), np.float32))
-    m(np.zeros((4, 3), np.float32))
+        m.backward(np.zeros((4, 2)))
+    m(np.zeros((4, 3)))
     with pytest.raises(
         ValueError,
         match=rf"{name}.*backward got a gradient of shape \(4, 7\), but the forward "
         r"output had shape \(4, [23]\)",
     ):
-        m.backward(np.zeros((4, 7), np.float32))
+        m.backward(np.zeros((4, 7)))
     with pytest.raises(TypeError, match=f"{name}.*backward expected a NumPy array, got list"):
         m.backward([[0.0]])
 
@@ -245,10 +246,10 @@ def test_held_outputs_are_never_overwritten() -> None:
 def test_work_arrays_are_reused_at_a_fixed_batch_size() -> None:
     """No allocation in a training step: the same arrays come back when nobody holds them."""
     rng = np.random.default_rng(1)
-    model, loss = models.book_mlp(np.float32, rng), losses.QuadraticCost()
+    model, loss = models.book_mlp(np.float64, rng), losses.QuadraticCost()
     X, Y = (
-        rng.random((10, 784), dtype=np.float32),
-        np.eye(10, dtype=np.float32)[rng.integers(0, 10, 10)],
+        rng.random((10, 784)),
+        np.eye(10)[rng.integers(0, 10, 10)],
     )
 
     def step() -> list[int]:
