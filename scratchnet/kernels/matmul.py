@@ -52,6 +52,17 @@ def _wide_vectors(typingctx):
 
 
 @njit(cache=True, fastmath=False)
+def _dynamic(flag):
+    """flag as a plain ``bool`` rather than a constant.
+
+    Numba compiles a callee once per constant argument it sees (``False``, ``0``, ...); passing
+    constants through here (and zeros as ``n - n``) keeps one compiled copy of each kernel per
+    dtype, which cuts the compile time CI pays, for a branch per 4 depths on ``a_trans``.
+    """
+    return flag != 0
+
+
+@njit(cache=True, fastmath=False)
 def _scale_rows(out, beta, r0, r1):
     """out[r0:r1] *= beta, where beta == 0 means overwrite (old values, even NaN, ignored)."""
     if beta == 1.0:
@@ -169,6 +180,7 @@ def _rows_packed(A, a_trans, B, b_trans, out, beta, r0, r1):
     Bs = np.empty((min(K_TILE, K), min(J_TILE, N) + PAD), out.dtype)
     C = np.empty((MR, min(J_TILE, N) + PAD), out.dtype)
     _scale_rows(out, beta, r0, r1)
+    z = r1 - r1  # a 0 that is not a constant, see _dynamic
     for j0 in range(0, N, J_TILE):
         n = min(J_TILE, N - j0)
         for k0 in range(0, K, K_TILE):
@@ -177,7 +189,7 @@ def _rows_packed(A, a_trans, B, b_trans, out, beta, r0, r1):
             for i in range(r0, r1, MR):
                 i1 = min(i + MR, r1)
                 C[:, :n] = 0.0
-                _block(A, a_trans, i, i1, k0, k1, Bs, 0, 0, C, 0, 0, n)
+                _block(A, a_trans, i, i1, k0, k1, Bs, z, z, C, z, z, n)
                 for r in range(i, i1):  # C rows are apart in cache; out rows may be 4 KiB apart
                     out[r, j0:j0 + n] += C[r - i, :n]
 
@@ -209,12 +221,13 @@ def _dispatch(A, a_trans, B, b_trans, out, beta):
     """Pick the path: threads for big problems, packing when op(B) = B.T, else straight."""
     M, N = out.shape
     K = A.shape[0] if a_trans else A.shape[1]
+    z = M - M  # a 0 that is not a constant, see _dynamic
     if 2 * M * N * K >= PARALLEL_FLOPS and M > ROW_BLOCK:
         _rows_parallel(A, a_trans, B, b_trans, out, beta)
     elif b_trans or M >= PACK_ROWS:  # op(B) = B.T exists only packed
-        _rows_packed(A, a_trans, B, b_trans, out, beta, 0, M)
+        _rows_packed(A, a_trans, B, b_trans, out, beta, z, M)
     else:
-        _rows(A, a_trans, B, out, beta, 0, M)
+        _rows(A, a_trans, B, out, beta, z, M)
     return out
 
 
@@ -226,7 +239,7 @@ def gemm_nn(A, B, out, beta):
     row per sample). ``beta`` 0 overwrites ``out`` (its old values are ignored), 1 accumulates.
     Mirrors ``torch.addmm(out, A, B, beta=beta)``.
     """
-    return _dispatch(A, False, B, False, out, beta)
+    return _dispatch(A, _dynamic(False), B, _dynamic(False), out, beta)
 
 
 @njit(cache=True, fastmath=False)
@@ -235,7 +248,7 @@ def gemm_tn(A, B, out, beta):
 
     Backprop's weight gradient ``dW = dY.T @ X`` (``beta=1`` accumulates into ``.grad``).
     """
-    return _dispatch(A, True, B, False, out, beta)
+    return _dispatch(A, _dynamic(True), B, _dynamic(False), out, beta)
 
 
 # --8<-- [start:gemm_nt_dot]
@@ -289,7 +302,7 @@ def gemm_nt(A, B, out, beta):
     if A.shape[0] < NT_DOT_ROWS:
         _nt_dots(A, B, out, beta)
         return out
-    return _dispatch(A, False, B, True, out, beta)
+    return _dispatch(A, _dynamic(False), B, _dynamic(True), out, beta)
 
 
 def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = False,
