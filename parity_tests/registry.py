@@ -1,181 +1,426 @@
-"""The registry: every public scratchnet op, module, loss, optimizer and zoo model, with its
-torch reference and the Hypothesis strategy that feeds both. ``test_registry_complete`` fails
-for anything public that is missing here.
+"""The parity registry: every public scratchnet op, module, loss, optimizer and zoo model beside
+its torch reference, the Hypothesis strategy that feeds both, and the tolerances.
+
+``test_registry_complete.py`` fails, naming it, for anything public without an entry here and
+for an entry looser than DESIGN.md's tolerances. The tests that run the entries:
+
+    MODULES, MODELS   test_modules.py           forward, declared shape, dX, every parameter grad
+    LOSSES            test_losses.py            value and dC/dy_hat
+    KERNELS           test_ops.py               one test per ``family``
+    OPTIMIZERS        test_optim_trajectory.py  20-step trajectories, one per variant
+    ELSEWHERE         the test it names         (stateful layers, fused whole-epoch kernels)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from helpers import DESIGN_TOL, Tolerances
 from hypothesis import strategies as st
+from strategies import OPTIMIZER_CONFIGS, arrays, batch, features, rows, seeds
 
 import scratchnet.nn as snn
 from scratchnet import losses as sl
-from scratchnet.kernels import activations as K
+from scratchnet import models as smodels
+from scratchnet import optim as so
+from scratchnet.kernels import activations as KA
+from scratchnet.kernels import losses as KL
+from scratchnet.kernels import matmul as KM
+from scratchnet.kernels import optim as KO
+from torchnet import models as tmodels
+
+# ----------------------------------------------------------------------------------- modules
 
 
 @dataclass(frozen=True)
-class ModuleCase:
-    """``build(draw, dtype) -> (ours, theirs, input_shape)``; torch's weights are copied into ours."""
+class ModuleEntry:
+    """A ``scratchnet.nn`` module beside its ``torch.nn`` twin.
 
-    build: Callable
+    ``configs`` draws a configuration holding at least ``input_shape``; ``ours(cfg, dtype)`` and
+    ``theirs(cfg)`` build the two modules (torch's weights are then copied into ours);
+    ``out_shape(cfg)`` is the *declared* output shape both must produce; ``k_terms(cfg)`` the
+    length of the forward's longest reduction. Inputs are drawn unique in ``[lo, hi]``.
+    """
+
+    ours: Callable[[dict, Any], snn.Module]
+    theirs: Callable[[dict], torch.nn.Module]
+    configs: st.SearchStrategy[dict]
+    out_shape: Callable[[dict], tuple[int, ...]]
     lo: float = -3.0
     hi: float = 3.0
+    k_terms: Callable[[dict], int] = lambda cfg: 1
+    tol: Tolerances = DESIGN_TOL
 
 
-def _linear(draw, dtype):
-    n, i, o = draw(st.integers(1, 8)), draw(st.integers(1, 40)), draw(st.integers(1, 12))
-    bias = draw(st.booleans())
-    return snn.Linear(i, o, bias, dtype=dtype), torch.nn.Linear(i, o, bias), (n, i)
+# (N,), (N, F), (N, C, L), (N, C, H, W): element-wise layers take any shape
+ANY_SHAPE = st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple)
 
 
-def _elementwise(ours, theirs):
-    def build(draw, dtype):
-        shape = (draw(st.integers(1, 6)), draw(st.integers(1, 12)))
-        return ours(), theirs(), shape
-    return build
+def _same_shape(cfg: dict) -> tuple[int, ...]:
+    return cfg["input_shape"]
 
 
-def _flatten(draw, dtype):
-    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=2, max_size=4)))
-    return snn.Flatten(), torch.nn.Flatten(), shape
+def _elementwise(ours: type, theirs: type, lo: float, hi: float) -> ModuleEntry:
+    return ModuleEntry(ours=lambda cfg, dtype: ours(), theirs=lambda cfg: theirs(),
+                       configs=st.fixed_dictionaries({"input_shape": ANY_SHAPE}),
+                       out_shape=_same_shape, lo=lo, hi=hi)
 
 
-def _sequential(draw, dtype):
-    sizes = draw(st.lists(st.integers(1, 16), min_size=2, max_size=4))
-    acts = [draw(st.sampled_from([(snn.Sigmoid, torch.nn.Sigmoid), (snn.Tanh, torch.nn.Tanh),
-                                  (snn.ReLU, torch.nn.ReLU)])) for _ in sizes[1:]]
-    ours, theirs = [], []
-    for (a, b), (mo, mt) in zip(zip(sizes[:-1], sizes[1:], strict=True), acts, strict=True):
-        ours += [snn.Linear(a, b, dtype=dtype), mo()]
-        theirs += [torch.nn.Linear(a, b), mt()]
-    return snn.Sequential(*ours), torch.nn.Sequential(*theirs), (draw(st.integers(1, 6)), sizes[0])
+ACTIVATIONS = {"sigmoid": (snn.Sigmoid, torch.nn.Sigmoid), "tanh": (snn.Tanh, torch.nn.Tanh),
+               "relu": (snn.ReLU, torch.nn.ReLU)}
 
 
-MODULES: dict[str, ModuleCase] = {
-    "Linear": ModuleCase(_linear),
-    "Sigmoid": ModuleCase(_elementwise(snn.Sigmoid, torch.nn.Sigmoid), -40, 40),
-    "Tanh": ModuleCase(_elementwise(snn.Tanh, torch.nn.Tanh)),
-    "ReLU": ModuleCase(_elementwise(snn.ReLU, torch.nn.ReLU)),
-    "Softmax": ModuleCase(_elementwise(lambda: snn.Softmax(1), lambda: torch.nn.Softmax(1)), -700, 700),
-    "Flatten": ModuleCase(_flatten),
-    "Sequential": ModuleCase(_sequential),
+def mlp_ours(cfg: dict, dtype) -> snn.Sequential:
+    """Linear, activation, ..., Linear (logits) for ``cfg["sizes"]`` and ``cfg["activation"]``."""
+    sizes, act = cfg["sizes"], ACTIVATIONS[cfg["activation"]][0]
+    layers: list[snn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(snn.Linear(a, b, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return snn.Sequential(*layers)
+
+
+def mlp_torch(cfg: dict) -> torch.nn.Sequential:
+    """torch's twin of :func:`mlp_ours` (same children, same ``state_dict`` keys)."""
+    sizes, act = cfg["sizes"], ACTIVATIONS[cfg["activation"]][1]
+    layers: list[torch.nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return torch.nn.Sequential(*layers)
+
+
+@st.composite
+def _mlp_configs(draw) -> dict:
+    sizes = draw(st.lists(st.integers(1, 16), min_size=2, max_size=5), label="sizes")
+    act = draw(st.sampled_from(sorted(ACTIVATIONS)), label="activation")
+    return {"sizes": sizes, "activation": act, "input_shape": (draw(batch(), label="N"), sizes[0])}
+
+
+@st.composite
+def _linear_configs(draw) -> dict:
+    n, i = draw(batch(), label="N"), draw(st.integers(1, 40), label="in_features")
+    o, bias = draw(features(), label="out_features"), draw(st.booleans(), label="bias")
+    return {"in": i, "out": o, "bias": bias, "input_shape": (n, i)}
+
+
+MODULES: dict[str, ModuleEntry] = {
+    "Linear": ModuleEntry(
+        ours=lambda c, dtype: snn.Linear(c["in"], c["out"], c["bias"], dtype=dtype),
+        theirs=lambda c: torch.nn.Linear(c["in"], c["out"], c["bias"]),
+        configs=_linear_configs(), out_shape=lambda c: (c["input_shape"][0], c["out"]),
+        k_terms=lambda c: c["in"]),
+    # sigma and tanh saturate: +-40 reaches sigma = 1 - 4e-18, +-20 gives tanh = 1 exactly
+    "Sigmoid": _elementwise(snn.Sigmoid, torch.nn.Sigmoid, -40.0, 40.0),
+    "Tanh": _elementwise(snn.Tanh, torch.nn.Tanh, -20.0, 20.0),
+    "ReLU": _elementwise(snn.ReLU, torch.nn.ReLU, -3.0, 3.0),
+    "Softmax": ModuleEntry(
+        ours=lambda c, dtype: snn.Softmax(1), theirs=lambda c: torch.nn.Softmax(1),
+        configs=st.fixed_dictionaries({"input_shape": rows()}), out_shape=_same_shape,
+        lo=-700.0, hi=700.0, k_terms=lambda c: c["input_shape"][1]),
+    "Flatten": ModuleEntry(
+        ours=lambda c, dtype: snn.Flatten(), theirs=lambda c: torch.nn.Flatten(),
+        configs=st.fixed_dictionaries({"input_shape": ANY_SHAPE.filter(lambda s: len(s) >= 2)}),
+        out_shape=lambda c: (c["input_shape"][0], int(np.prod(c["input_shape"][1:])))),
+    "Sequential": ModuleEntry(
+        ours=mlp_ours, theirs=mlp_torch, configs=_mlp_configs(),
+        out_shape=lambda c: (c["input_shape"][0], c["sizes"][-1]),
+        k_terms=lambda c: max(c["sizes"])),
 }
 
 
-# Element-wise / row-wise kernels: (ours forward, ours backward, torch function, backward takes
-# the saved output (True) or the input (False), value range)
+# ----------------------------------------------------------------------------------- zoo
+
+
 @dataclass(frozen=True)
-class KernelCase:
-    forward: Callable
-    backward: Callable | None
-    torch_fn: Callable
-    from_output: bool = True
-    lo: float = -3.0
-    hi: float = 3.0
+class ModelEntry:
+    """A zoo model: ``scratchnet.models.NAME(dtype=...)`` beside ``torchnet.models.NAME()``.
+
+    ``configs`` draws the batch size ``N``, the input layout (``(N, 784)`` rows or
+    ``(N, 1, 28, 28)`` images) and a seed for the pixels; the declared output is ``(N, 10)``.
+    """
+
+    ours: Callable[..., snn.Sequential]
+    theirs: Callable[[], torch.nn.Sequential]
+    configs: st.SearchStrategy[dict] = st.fixed_dictionaries(
+        {"N": batch(), "images": st.booleans(), "seed": seeds()})
+    out_features: int = 10
+    k_terms: int = 784
+    tol: Tolerances = DESIGN_TOL
 
 
-KERNELS: dict[str, KernelCase] = {
-    "sigmoid": KernelCase(K.sigmoid_forward, K.sigmoid_backward, torch.sigmoid, True, -60, 60),
-    "tanh": KernelCase(K.tanh_forward, K.tanh_backward, torch.tanh),
-    "relu": KernelCase(K.relu_forward, K.relu_backward, torch.relu, False),
-    "softmax": KernelCase(K.softmax_forward, K.softmax_backward, lambda z: torch.softmax(z, 1), True, -700, 700),
-    "log_softmax": KernelCase(K.log_softmax_forward, K.log_softmax_backward, lambda z: torch.log_softmax(z, 1),
-                              True, -700, 700),
+MODELS: dict[str, ModelEntry] = {
+    name: ModelEntry(ours=getattr(smodels, name), theirs=getattr(tmodels, name))
+    for name in ["book_mlp", "book_mlp100", "mlp_3b1b", "linear_mask", "latent3"]}
+
+
+# ----------------------------------------------------------------------------------- losses
+
+
+@dataclass(frozen=True)
+class LossEntry:
+    """A ``scratchnet.losses`` class beside its torch form.
+
+    ``cases(dtype)`` draws ``(y_hat, target)``; ``theirs(y_hat_t, target_t)`` is torch's scalar.
+    """
+
+    ours: type
+    theirs: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    cases: Callable[[Any], st.SearchStrategy[tuple[np.ndarray, np.ndarray]]]
+    tol: Tolerances = DESIGN_TOL
+
+
+def _nc() -> st.SearchStrategy[tuple[int, int]]:
+    return st.tuples(batch(), st.integers(2, 10))
+
+
+def _labels(n: int, c: int) -> st.SearchStrategy[np.ndarray]:
+    return st.lists(st.integers(0, c - 1), min_size=n, max_size=n).map(
+        lambda lab: np.array(lab, dtype=np.int64))
+
+
+def _onehot(labels: np.ndarray, c: int, dtype) -> np.ndarray:
+    return np.eye(c, dtype=dtype)[labels]  # (N, C)
+
+
+def _sigmoid_outputs_onehot(dtype):
+    """The book's costs: sigmoid outputs in (0, 1) against one-hot targets."""
+    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, 1e-3, 1 - 1e-3),
+                                             _labels(*s).map(lambda y: _onehot(y, s[1], dtype))))
+
+
+def _probabilities_soft_targets(dtype):
+    """``BCELoss``: probabilities against soft targets, both in [0, 1]."""
+    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, 1e-3, 1 - 1e-3),
+                                             arrays(s, dtype, 0.0, 1.0)))
+
+
+def _logits_labels(dtype):
+    """``CrossEntropyLoss``: logits up to +-700 against class indices."""
+    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, -700.0, 700.0), _labels(*s)))
+
+
+def _real_pairs(dtype):
+    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, -10.0, 10.0),
+                                             arrays(s, dtype, -10.0, 10.0)))
+
+
+def book_cross_entropy_torch(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The book's ``sum nan_to_num(-y ln a - (1 - y) ln(1 - a))`` over a batch, divided by N."""
+    return torch.nan_to_num(-y * torch.log(a) - (1 - y) * torch.log(1 - a)).sum() / a.shape[0]
+
+
+def quadratic_torch(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The book's ``(1/N) sum_n 1/2 ||a_n - y_n||^2``."""
+    return 0.5 * ((a - y) ** 2).sum(1).mean()
+
+
+LOSSES: dict[str, LossEntry] = {
+    "QuadraticCost": LossEntry(sl.QuadraticCost, quadratic_torch, _sigmoid_outputs_onehot),
+    "CrossEntropyCost": LossEntry(sl.CrossEntropyCost, book_cross_entropy_torch,
+                                  _sigmoid_outputs_onehot),
+    "CrossEntropyLoss": LossEntry(sl.CrossEntropyLoss, F.cross_entropy, _logits_labels),
+    "MSELoss": LossEntry(sl.MSELoss, F.mse_loss, _real_pairs),
+    "BCELoss": LossEntry(sl.BCELoss, F.binary_cross_entropy, _probabilities_soft_targets),
 }
 
-# Kernels exercised elsewhere, with the test that covers them.
-COVERED_ELSEWHERE = {
-    "bias_act_forward": "test_ops.py::test_bias_act_forward",
-    "gemm_nn": "test_ops.py::test_gemm", "gemm_nt": "test_ops.py::test_gemm", "gemm_tn": "test_ops.py::test_gemm",
-    "matmul": "test_ops.py::test_gemm",
-    "sgd_step": "test_optim_trajectory.py", "adam_step": "test_optim_trajectory.py",
-    "sgd_epoch": "test_book_kernels.py", "forward": "test_book_kernels.py",
-    "train_epoch": "test_book_kernels.py", "predict": "test_book_kernels.py",
-    "im2col": "test_conv_parity.py::test_conv2d", "col2im": "test_conv_parity.py::test_conv2d",
-    "rows_to_nchw": "test_conv_parity.py::test_conv2d", "nchw_to_rows": "test_conv_parity.py::test_conv2d",
-    "out_size": "test_conv_parity.py::test_conv2d",
-    "maxpool_forward": "test_conv_parity.py::test_pool", "maxpool_backward": "test_conv_parity.py::test_pool",
-    "avgpool_forward": "test_conv_parity.py::test_pool", "avgpool_backward": "test_conv_parity.py::test_pool",
-    "batchnorm_train_forward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
-    "batchnorm_train_backward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
-    "batchnorm_eval_forward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
-    "batchnorm_eval_backward": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+
+# ----------------------------------------------------------------------------------- kernels
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    """Public jitted kernels beside a torch reference.
+
+    ``family`` names the test in ``test_ops.py`` that runs the entry; each family has one
+    calling convention for ``ours`` and ``theirs`` (written above the family's entries below).
+    ``kernels`` are the public kernels the entry checks (for the completeness test);
+    ``cases(dtype)`` draws the inputs; ``options`` holds family settings.
+    """
+
+    family: str
+    kernels: tuple[Callable, ...]
+    ours: Callable
+    theirs: Callable
+    cases: Callable[[Any], st.SearchStrategy]
+    tol: Tolerances = DESIGN_TOL
+    options: dict = field(default_factory=dict)
+
+
+# "unary": ours(Z, dA) -> (A, dZ): forward, then backward from what it saves ("output" or
+# "input"); theirs(Z_t) -> A_t, differentiated by autograd with the same dA. "rowwise" kernels
+# reduce over a row of (N, C); the others take any shape.
+def _unary(forward: Callable, backward: Callable, theirs: Callable, saved: str, lo: float,
+           hi: float, rowwise: bool = False) -> KernelEntry:
+    def ours(Z: np.ndarray, dA: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        A = forward(Z, np.full_like(Z, np.nan))
+        return A, backward(A if saved == "output" else Z, dA, np.full_like(Z, np.nan))
+
+    shapes = rows() if rowwise else ANY_SHAPE
+    return KernelEntry("unary", (forward, backward), ours, theirs,
+                       cases=lambda dtype: shapes.flatmap(lambda s: arrays(s, dtype, lo, hi)),
+                       options={"rowwise": rowwise})
+
+
+# "gemm": ours(A, B, out, beta) writes out = op(A) op(B) + beta out in place;
+# theirs(A_t, B_t, C_t, beta) = torch.addmm(C_t, op(A_t), op(B_t), beta=beta). Sizes cross the
+# kernels' tiles (K_TILE 256, J_TILE 512) and the threaded path (M >= 64).
+_GEMM_SIZES = st.fixed_dictionaries({
+    "m": st.integers(1, 70), "k": st.integers(1, 300),
+    "n": st.one_of(st.integers(1, 70), st.just(530)),
+    "beta": st.sampled_from([0.0, 1.0]), "seed": seeds()})
+
+
+def _gemm(kernel: Callable, trans_a: bool, trans_b: bool,
+          call: Callable | None = None) -> KernelEntry:
+    def theirs(A, B, C, beta):
+        return torch.addmm(C, A.T if trans_a else A, B.T if trans_b else B, beta=beta)
+
+    return KernelEntry("gemm", (kernel,), call or kernel, theirs, cases=lambda dtype: _GEMM_SIZES,
+                       options={"trans_a": trans_a, "trans_b": trans_b})
+
+
+def _matmul(trans_a: bool, trans_b: bool) -> Callable:
+    """The validating Python wrapper ``matmul`` in the gemm calling convention."""
+    return lambda A, B, out, beta: KM.matmul(A, B, trans_a, trans_b, out=out, beta=beta)
+
+
+# "bias_act": ours(Z, b, act) -> f(Z + b); theirs(Z_t, b_t, act) the same in torch.
+_TORCH_ACT = {KA.IDENTITY: lambda t: t, KA.SIGMOID: torch.sigmoid, KA.TANH: torch.tanh,
+              KA.RELU: torch.relu}
+
+
+def _bias_act_cases(dtype):
+    codes = st.sampled_from(sorted(_TORCH_ACT))
+    return st.tuples(rows(), codes).flatmap(lambda s: st.tuples(
+        arrays(s[0], dtype, -20.0, 20.0), arrays(s[0][1:], dtype, -20.0, 20.0), st.just(s[1])))
+
+
+# "bias_backward": ours(dZ, db) accumulates db += sum_n dZ[n]; theirs(dZ_t, db_t) = db + sum.
+def _bias_backward_cases(dtype):
+    return rows().flatmap(lambda s: st.tuples(arrays(s, dtype), arrays(s[1:], dtype)))
+
+
+# "loss": ours(y_hat, y, dA) -> value, writing dC/dy_hat into dA; theirs and cases are the
+# loss's in LOSSES.
+def _loss_kernel(kernel: Callable, loss: str, call: Callable) -> KernelEntry:
+    return KernelEntry("loss", (kernel,), call, LOSSES[loss].theirs, LOSSES[loss].cases,
+                       options={"loss": loss})
+
+
+def _cross_entropy_cost(a, y, dA):
+    return KL.cross_entropy_cost(a, y, float(np.finfo(a.dtype).max), dA)[0]
+
+
+# "optimizer": ours(p, g, state, cfg, step[, decoupled]) updates p and the state dict in place,
+# as scratchnet.optim calls the kernel; theirs is the torch.optim class (AdamW when decoupled).
+# Cases: (config, {shape, seed, steps_before}[, decoupled]); the state is drawn at random.
+def _sgd_step(p: np.ndarray, g: np.ndarray, state: dict, cfg: dict, step: int) -> None:
+    first = "momentum_buffer" not in state
+    if cfg.get("momentum", 0.0) and first:
+        state["momentum_buffer"] = np.full_like(p, np.nan)  # written before it is read
+    KO.sgd_step(p, g, state.get("momentum_buffer", g), cfg["lr"], cfg.get("momentum", 0.0),
+                cfg.get("dampening", 0.0), cfg["weight_decay"], cfg.get("nesterov", False), first)
+
+
+def _adam_step(p: np.ndarray, g: np.ndarray, state: dict, cfg: dict, step: int,
+               decoupled: bool) -> None:
+    if not state:
+        state.update(exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
+    KO.adam_step(p, g, state["exp_avg"], state["exp_avg_sq"], cfg["lr"], cfg["betas"][0],
+                 cfg["betas"][1], cfg["eps"], cfg["weight_decay"], decoupled, float(step))
+
+
+_OPT_STATE = st.fixed_dictionaries({"shape": ANY_SHAPE, "seed": seeds(),
+                                    "steps_before": st.integers(0, 3)})
+_SGD_CONFIGS = st.sampled_from(["sgd", "momentum", "nesterov"]).flatmap(OPTIMIZER_CONFIGS.get)
+
+KERNELS: dict[str, KernelEntry] = {
+    "sigmoid": _unary(KA.sigmoid_forward, KA.sigmoid_backward, torch.sigmoid, "output",
+                      -40.0, 40.0),
+    "tanh": _unary(KA.tanh_forward, KA.tanh_backward, torch.tanh, "output", -20.0, 20.0),
+    "relu": _unary(KA.relu_forward, KA.relu_backward, torch.relu, "input", -3.0, 3.0),
+    "softmax": _unary(KA.softmax_forward, KA.softmax_backward, lambda z: torch.softmax(z, 1),
+                      "output", -700.0, 700.0, rowwise=True),
+    "log_softmax": _unary(KA.log_softmax_forward, KA.log_softmax_backward,
+                          lambda z: torch.log_softmax(z, 1), "output", -700.0, 700.0, rowwise=True),
+    "bias_act_forward": KernelEntry(
+        "bias_act", (KA.bias_act_forward,),
+        ours=lambda Z, b, act: KA.bias_act_forward(Z, b, act, np.full_like(Z, np.nan)),
+        theirs=lambda Z, b, act: _TORCH_ACT[act](Z + b), cases=_bias_act_cases),
+    "bias_backward": KernelEntry(
+        "bias_backward", (KA.bias_backward,), ours=KA.bias_backward,
+        theirs=lambda dZ, db: db + dZ.sum(0), cases=_bias_backward_cases),
+    "gemm_nt": _gemm(KM.gemm_nt, False, True),
+    "gemm_tn": _gemm(KM.gemm_tn, True, False),
+    "gemm_nn": _gemm(KM.gemm_nn, False, False),
+    "matmul_nt": _gemm(KM.matmul, False, True, _matmul(False, True)),
+    "matmul_tn": _gemm(KM.matmul, True, False, _matmul(True, False)),
+    "matmul_nn": _gemm(KM.matmul, False, False, _matmul(False, False)),
+    "quadratic_cost": _loss_kernel(KL.quadratic_cost, "QuadraticCost",
+                                   lambda a, y, dA: KL.quadratic_cost(a, y, dA)[0]),
+    "cross_entropy_cost": _loss_kernel(KL.cross_entropy_cost, "CrossEntropyCost",
+                                       _cross_entropy_cost),
+    "mse_loss": _loss_kernel(KL.mse_loss, "MSELoss", lambda a, y, dA: KL.mse_loss(a, y, dA)[0]),
+    "bce_loss": _loss_kernel(KL.bce_loss, "BCELoss", lambda a, y, dA: KL.bce_loss(a, y, dA)[0]),
+    "softmax_cross_entropy": _loss_kernel(KL.softmax_cross_entropy, "CrossEntropyLoss",
+                                          lambda z, y, dZ: KL.softmax_cross_entropy(z, y, dZ)[0]),
+    "sgd_step": KernelEntry("optimizer", (KO.sgd_step,), ours=_sgd_step, theirs=torch.optim.SGD,
+                            cases=lambda dtype: st.tuples(_SGD_CONFIGS, _OPT_STATE)),
+    "adam_step": KernelEntry("optimizer", (KO.adam_step,), ours=_adam_step, theirs=torch.optim.Adam,
+                             cases=lambda dtype: st.tuples(OPTIMIZER_CONFIGS["adam"], _OPT_STATE,
+                                                           st.booleans())),
 }
 
-# Modules whose configurations are drawn by their own tests (their strategies need more than a shape).
-MODULES_ELSEWHERE = {
-    "Conv2d": "test_conv_parity.py::test_conv2d", "MaxPool2d": "test_conv_parity.py::test_pool",
-    "AvgPool2d": "test_conv_parity.py::test_pool", "BatchNorm1d": "test_conv_parity.py::test_batchnorm_steps_then_eval",
-    "BatchNorm2d": "test_conv_parity.py::test_batchnorm_steps_then_eval",
+
+# ----------------------------------------------------------------------------------- optimizers
+
+
+@dataclass(frozen=True)
+class OptimizerEntry:
+    """A ``scratchnet.optim`` optimizer beside its ``torch.optim`` class, with the trajectory
+    variants (keys of ``strategies.OPTIMIZER_CONFIGS``) that exercise it."""
+
+    ours: type
+    theirs: type
+    variants: tuple[str, ...]
+    tol: Tolerances = DESIGN_TOL
+
+
+OPTIMIZERS: dict[str, OptimizerEntry] = {
+    "SGD": OptimizerEntry(so.SGD, torch.optim.SGD, ("sgd", "momentum", "nesterov")),
+    "Adam": OptimizerEntry(so.Adam, torch.optim.Adam, ("adam",)),
+    "AdamW": OptimizerEntry(so.AdamW, torch.optim.AdamW, ("adamw",)),
+}
+
+
+# ----------------------------------------------------------------------------------- elsewhere
+
+#: Public names whose parity test needs more than an entry above: name -> "file::test".
+#: The completeness test checks that the test exists.
+_CONV, _POOL = "test_conv_parity.py::test_conv2d", "test_conv_parity.py::test_pool"
+_BN = "test_conv_parity.py::test_batchnorm_steps_then_eval"
+ELSEWHERE: dict[str, str] = {
+    # the book's fused whole-epoch kernel, stepped against autograd
+    "forward_row": "test_book_kernels.py::test_sgd_epoch_matches_torch",
+    "sgd_epoch": "test_book_kernels.py::test_sgd_epoch_matches_torch",
+    # convolution, pooling, BatchNorm (running statistics over steps), Dropout (shared masks)
+    "Conv2d": _CONV, "im2col": _CONV, "col2im": _CONV, "rows_to_nchw": _CONV, "nchw_to_rows": _CONV,
+    "MaxPool2d": _POOL, "AvgPool2d": _POOL, "maxpool_forward": _POOL, "maxpool_backward": _POOL,
+    "avgpool_forward": _POOL, "avgpool_backward": _POOL,
+    "BatchNorm1d": _BN, "BatchNorm2d": _BN, "batchnorm_train_forward": _BN,
+    "batchnorm_train_backward": _BN, "batchnorm_eval_forward": _BN, "batchnorm_eval_backward": _BN,
     "Dropout": "test_conv_parity.py::test_dropout_with_a_shared_mask",
 }
 
 
-@dataclass(frozen=True)
-class LossCase:
-    """``make(draw, dtype) -> (ours, torch_fn, y_hat, target)``: torch_fn(y_hat_t, target_t) -> value."""
-
-    make: Callable
-
-
-def _probabilities(draw, dtype, n, c):
-    from parity_harness import arrays
-
-    return draw(arrays((n, c), dtype, 0.02, 0.98))
-
-
-def _sizes(draw):
-    return draw(st.integers(1, 8)), draw(st.integers(2, 10))
-
-
-def _onehot(draw, n, c, dtype):
-    y = np.zeros((n, c), dtype)
-    y[np.arange(n), draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n))] = 1
-    return y
-
-
-def _quadratic(draw, dtype):
-    n, c = _sizes(draw)
-    return (sl.QuadraticCost(), lambda a, y: 0.5 * ((a - y) ** 2).sum(1).mean(),
-            _probabilities(draw, dtype, n, c), _onehot(draw, n, c, dtype))
-
-
-def _ce_cost(draw, dtype):
-    n, c = _sizes(draw)
-    return (sl.CrossEntropyCost(), lambda a, y: F.binary_cross_entropy(a, y, reduction="sum") / a.shape[0],
-            _probabilities(draw, dtype, n, c), _onehot(draw, n, c, dtype))
-
-
-def _ce_loss(draw, dtype):
-    from parity_harness import arrays
-
-    n, c = _sizes(draw)
-    z = draw(arrays((n, c), dtype, -700, 700))
-    y = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=np.int64)
-    return sl.CrossEntropyLoss(), F.cross_entropy, z, y
-
-
-def _mse(draw, dtype):
-    from parity_harness import arrays
-
-    n, c = _sizes(draw)
-    return sl.MSELoss(), F.mse_loss, draw(arrays((n, c), dtype)), draw(arrays((n, c), dtype))
-
-
-def _bce(draw, dtype):
-    n, c = _sizes(draw)
-    return (sl.BCELoss(), F.binary_cross_entropy, _probabilities(draw, dtype, n, c),
-            _probabilities(draw, dtype, n, c))
-
-
-LOSSES: dict[str, LossCase] = {
-    "QuadraticCost": LossCase(_quadratic), "CrossEntropyCost": LossCase(_ce_cost),
-    "CrossEntropyLoss": LossCase(_ce_loss), "MSELoss": LossCase(_mse), "BCELoss": LossCase(_bce),
-}
-
-OPTIMIZERS = {"SGD", "Adam", "AdamW"}  # test_optim_trajectory.py draws their configurations
+def registered_kernel_names() -> set[str]:
+    """Names of the public kernels that some KERNELS entry checks."""
+    return {getattr(k, "__name__", "") for e in KERNELS.values() for k in e.kernels}
