@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-MR = 4                     # rows of out per register block
+MR = 8                     # rows of out per register block
 KU = 4                     # depths (rows of B) per register block
 J_TILE = 256               # columns of out per tile: MR rows of out stay in L1
 K_TILE = 256               # depths per tile: a K_TILE x J_TILE slab of B stays in L2
@@ -74,12 +74,68 @@ def _scale_rows(out, beta, r0, r1):
             out[i, :] *= beta
 
 
+# --8<-- [start:gemm_block8]
+@njit(cache=True, fastmath=False, boundscheck=False)
+def _block8(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
+    """C[ic + i - i0, jc:jc+n] += op(A)[i, k0:k1] @ Bs[kb:kb+k1-k0, jb:jb+n] for i in i0:i1.
+
+    op(A) = A.T if a_trans. Register block: 8 rows of C times KU = 4 rows of Bs. The 32
+    values of op(A) are loaded once per 4 depths; each step of the contiguous j loop loads
+    4 Bs and 8 C vectors and does 32 FMAs, in k order, so each sum runs in the order a
+    plain loop would. Rows left over (fewer than 8) go to the 4/2/1-row ``_block``.
+    """
+    _wide_vectors()
+    i8 = i0 + (i1 - i0) // 8 * 8
+    k4 = k0 + (k1 - k0) // 4 * 4
+    for i in range(i0, i8, 8):
+        r = ic + i - i0
+        o0, o1, o2, o3 = C[r, jc:jc + n], C[r + 1, jc:jc + n], C[r + 2, jc:jc + n], C[r + 3, jc:jc + n]
+        o4, o5, o6, o7 = C[r + 4, jc:jc + n], C[r + 5, jc:jc + n], C[r + 6, jc:jc + n], C[r + 7, jc:jc + n]
+        for k in range(k0, k4, 4):
+            if a_trans:  # op(A)[i, k] = A[k, i]: eight values from each of four rows of A
+                p0, q0, r0, s0 = A[k, i], A[k, i + 1], A[k, i + 2], A[k, i + 3]
+                t0, u0, v0, w0 = A[k, i + 4], A[k, i + 5], A[k, i + 6], A[k, i + 7]
+                p1, q1, r1, s1 = A[k + 1, i], A[k + 1, i + 1], A[k + 1, i + 2], A[k + 1, i + 3]
+                t1, u1, v1, w1 = A[k + 1, i + 4], A[k + 1, i + 5], A[k + 1, i + 6], A[k + 1, i + 7]
+                p2, q2, r2, s2 = A[k + 2, i], A[k + 2, i + 1], A[k + 2, i + 2], A[k + 2, i + 3]
+                t2, u2, v2, w2 = A[k + 2, i + 4], A[k + 2, i + 5], A[k + 2, i + 6], A[k + 2, i + 7]
+                p3, q3, r3, s3 = A[k + 3, i], A[k + 3, i + 1], A[k + 3, i + 2], A[k + 3, i + 3]
+                t3, u3, v3, w3 = A[k + 3, i + 4], A[k + 3, i + 5], A[k + 3, i + 6], A[k + 3, i + 7]
+            else:  # four values from each of eight rows of A
+                p0, p1, p2, p3 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
+                q0, q1, q2, q3 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
+                r0, r1, r2, r3 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
+                s0, s1, s2, s3 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
+                t0, t1, t2, t3 = A[i + 4, k], A[i + 4, k + 1], A[i + 4, k + 2], A[i + 4, k + 3]
+                u0, u1, u2, u3 = A[i + 5, k], A[i + 5, k + 1], A[i + 5, k + 2], A[i + 5, k + 3]
+                v0, v1, v2, v3 = A[i + 6, k], A[i + 6, k + 1], A[i + 6, k + 2], A[i + 6, k + 3]
+                w0, w1, w2, w3 = A[i + 7, k], A[i + 7, k + 1], A[i + 7, k + 2], A[i + 7, k + 3]
+            q = kb + k - k0
+            b0, b1, b2, b3 = Bs[q, jb:jb + n], Bs[q + 1, jb:jb + n], Bs[q + 2, jb:jb + n], Bs[q + 3, jb:jb + n]
+            for j in range(n):
+                x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
+                o0[j] = fma(p3, x3, fma(p2, x2, fma(p1, x1, fma(p0, x0, o0[j]))))
+                o1[j] = fma(q3, x3, fma(q2, x2, fma(q1, x1, fma(q0, x0, o1[j]))))
+                o2[j] = fma(r3, x3, fma(r2, x2, fma(r1, x1, fma(r0, x0, o2[j]))))
+                o3[j] = fma(s3, x3, fma(s2, x2, fma(s1, x1, fma(s0, x0, o3[j]))))
+                o4[j] = fma(t3, x3, fma(t2, x2, fma(t1, x1, fma(t0, x0, o4[j]))))
+                o5[j] = fma(u3, x3, fma(u2, x2, fma(u1, x1, fma(u0, x0, o5[j]))))
+                o6[j] = fma(v3, x3, fma(v2, x2, fma(v1, x1, fma(v0, x0, o6[j]))))
+                o7[j] = fma(w3, x3, fma(w2, x2, fma(w1, x1, fma(w0, x0, o7[j]))))
+        if k4 < k1:  # the k remainder: the 4-row block, twice
+            _block(A, a_trans, i, i + 4, k4, k1, Bs, kb + k4 - k0, jb, C, r, jc, n)
+            _block(A, a_trans, i + 4, i + 8, k4, k1, Bs, kb + k4 - k0, jb, C, r + 4, jc, n)
+    if i8 < i1:
+        _block(A, a_trans, i8, i1, k0, k1, Bs, kb, jb, C, ic + i8 - i0, jc, n)
+# --8<-- [end:gemm_block8]
+
+
 # --8<-- [start:gemm_block]
 @njit(cache=True, fastmath=False, boundscheck=False)
 def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
     """C[ic + i - i0, jc:jc+n] += op(A)[i, k0:k1] @ Bs[kb:kb+k1-k0, jb:jb+n] for i in i0:i1.
 
-    op(A) = A.T if a_trans. Register block: MR = 4 rows of C times KU = 4 rows of Bs. The 16
+    op(A) = A.T if a_trans. Register block: 4 rows of C times KU = 4 rows of Bs. The 16
     values of op(A) sit in registers; each step of the contiguous j loop loads 4 Bs values and
     4 C values and does 16 FMAs, in k order, so each sum runs in the order a plain loop would.
     """
@@ -189,7 +245,7 @@ def _rows_packed(A, a_trans, B, b_trans, out, beta, r0, r1):
             for i in range(r0, r1, MR):
                 i1 = min(i + MR, r1)
                 C[:, :n] = 0.0
-                _block(A, a_trans, i, i1, k0, k1, Bs, z, z, C, z, z, n)
+                _block8(A, a_trans, i, i1, k0, k1, Bs, z, z, C, z, z, n)
                 for r in range(i, i1):  # C rows are apart in cache; out rows may be 4 KiB apart
                     out[r, j0:j0 + n] += C[r - i, :n]
 
@@ -204,7 +260,7 @@ def _rows(A, a_trans, B, out, beta, r0, r1):
     for j0 in range(0, N, width):
         n = min(width, N - j0)
         for k0 in range(0, K, K_TILE):
-            _block(A, a_trans, r0, r1, k0, min(k0 + K_TILE, K), B, k0, j0, out, r0, j0, n)
+            _block8(A, a_trans, r0, r1, k0, min(k0 + K_TILE, K), B, k0, j0, out, r0, j0, n)
 
 
 @njit(cache=True, fastmath=False, parallel=True)
