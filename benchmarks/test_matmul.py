@@ -14,13 +14,21 @@ from threadpoolctl import threadpool_limits
 from scratchnet.kernels.matmul import gemm_nn, gemm_nt, gemm_tn
 
 SQUARE = [256, 512, 1024, 2048]
-# (M, K, N) of op(A) @ op(B) in the book's MLPs: forward X W^T, weight grad dY^T X, input grad dY W
-MLP = {"book_mlp b10 fwd": ("nt", 10, 784, 30), "book_mlp b10 dW": ("tn", 30, 10, 784),
-       "book_mlp100 b128 fwd": ("nt", 128, 784, 100), "book_mlp100 b128 dW": ("tn", 100, 128, 784),
-       "book_mlp100 b128 dX": ("nn", 128, 100, 784)}
+# (variant, M, K, N) of op(A) @ op(B) in the book's MLPs: forward X W^T ("nt"), weight gradient
+# dY^T X ("tn"), input gradient dY W ("nn"), for each layer of book_mlp at batch 10 and
+# book_mlp100 at batch 128.
+MLP = {}
+for model, batch, layers in (("book_mlp", 10, [(784, 30), (30, 10)]),
+                             ("book_mlp100", 128, [(784, 100), (100, 10)])):
+    for n_in, n_out in layers:
+        MLP[f"{model} b{batch} {n_in}->{n_out} fwd"] = ("nt", batch, n_in, n_out)
+        MLP[f"{model} b{batch} {n_in}->{n_out} dW"] = ("tn", n_out, batch, n_in)
+        MLP[f"{model} b{batch} {n_in}->{n_out} dX"] = ("nn", batch, n_out, n_in)
 CASES = [(f"square {n} {v}", v, n, n, n) for n in SQUARE for v in ("nn", "nt", "tn")] + \
         [(name, *shape) for name, shape in MLP.items()]
-BACKENDS = ["scratchnet", "numpy", "torchnet-cpu"] + (["torchnet-cuda"] if torch.cuda.is_available() else [])
+BACKENDS = ["scratchnet", "numpy", "torchnet-cpu"]
+if torch.cuda.is_available():
+    BACKENDS.append("torchnet-cuda")
 
 
 def operands(variant: str, M: int, K: int, N: int, dtype=np.float32):
@@ -32,9 +40,12 @@ def operands(variant: str, M: int, K: int, N: int, dtype=np.float32):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("group", "variant", "M", "K", "N"), CASES, ids=[c[0] for c in CASES])
-def test_gemm(benchmark, request, backend: str, group: str, variant: str, M: int, K: int, N: int) -> None:
-    if request.config.getoption("benchmark_disable") and max(M, K, N) > 256 and not group.startswith("book"):
-        pytest.skip("large square GEMMs run only with --benchmark-only (CI runs each benchmark once, small)")
+def test_gemm(benchmark, request, backend: str, group: str, variant: str,
+              M: int, K: int, N: int) -> None:
+    """``op(A) @ op(B)`` of one shape on one backend; extra_info["gflops"] = 2 M N K / median."""
+    if (request.config.getoption("benchmark_disable") and max(M, K, N) > 256
+            and group.startswith("square")):
+        pytest.skip("large square GEMMs run only with --benchmark-only (CI runs each once, small)")
     A, B, out = operands(variant, M, K, N)
     benchmark.group = f"gemm {group}"
     benchmark.extra_info.update(backend=backend, shape=f"{variant} {M}x{K}x{N}")
@@ -43,7 +54,8 @@ def test_gemm(benchmark, request, backend: str, group: str, variant: str, M: int
         kernel(A, B, out, 0.0)  # compile outside the timing
         with threadpool_limits(1, user_api="blas"):  # BLAS threads idle while Numba's run
             benchmark(kernel, A, B, out, 0.0)
-        np.testing.assert_allclose(out, (A.T if variant == "tn" else A) @ (B.T if variant == "nt" else B),
+        reference = (A.T if variant == "tn" else A) @ (B.T if variant == "nt" else B)  # (M, N)
+        np.testing.assert_allclose(out, reference,
                                    rtol=1e-3, atol=1e-3 * np.sqrt(K))
     elif backend == "numpy":
         a, b = (A.T if variant == "tn" else A), (B.T if variant == "nt" else B)

@@ -49,8 +49,10 @@ def check(got: np.ndarray, variant: str, A, B, C0, beta: float) -> None:
     err = np.abs(got - ref)
     bound = rtol * np.sqrt(max(K, 1)) * scale + atol
     bad = np.argwhere(~(err <= bound))
-    assert bad.size == 0, (f"{variant} {a.shape}x{b.shape} {got.dtype} beta={beta}: {len(bad)} elements off, "
-                           f"first at {tuple(bad[0])}: ours {got[tuple(bad[0])]!r}, numpy {ref[tuple(bad[0])]!r}")
+    first = tuple(bad[0]) if bad.size else None
+    assert bad.size == 0, (f"{variant} {a.shape}x{b.shape} {got.dtype} beta={beta}: {len(bad)} "
+                           f"elements off, first at {first}: ours {got[first]!r}, "
+                           f"numpy {ref[first]!r}")
 
 
 def run(variant: str, M: int, K: int, N: int, dtype, beta: float, seed: int = 0) -> None:
@@ -143,16 +145,21 @@ def test_wrapper_allocates_and_accumulates(trans_a: bool, trans_b: bool, dtype) 
      r"\(A \(2, 3\), B \(4, 5\), trans_a=False, trans_b=False\)"),
     ((np.zeros((3, 2)), np.zeros((4, 5))), {"trans_a": True}, ValueError,
      r"op\(A\) is \(2, 3\) and op\(B\) is \(4, 5\) \(A \(3, 2\), B \(4, 5\), trans_a=True"),
-    ((np.zeros((2, 3)), np.zeros((3, 5), np.float32)), {}, TypeError, "matmul: A is float64 but B is float32"),
+    ((np.zeros((2, 3)), np.zeros((3, 5), np.float32)), {}, TypeError,
+     "matmul: A is float64 but B is float32"),
     ((np.zeros((2, 3), np.float16), np.zeros((3, 5), np.float16)), {}, TypeError,
      "matmul: A must be float32 or float64, got float16"),
-    ((np.zeros((2, 3), np.int64), np.zeros((3, 5))), {}, TypeError, "matmul: A must be float32 or float64, got int64"),
+    ((np.zeros((2, 3), np.int64), np.zeros((3, 5))), {}, TypeError,
+     "matmul: A must be float32 or float64, got int64"),
     ((np.zeros((2, 6))[:, ::2], np.zeros((3, 2))), {}, ValueError,
      r"matmul: A must be C-contiguous \(use np.ascontiguousarray\); shape \(2, 3\)"),
-    ((np.zeros((2, 3)), np.zeros((2, 3)).T), {}, ValueError, r"matmul: B must be C-contiguous .*shape \(3, 2\)"),
+    ((np.zeros((2, 3)), np.zeros((2, 3)).T), {}, ValueError,
+     r"matmul: B must be C-contiguous .*shape \(3, 2\)"),
     ((np.zeros(3), np.zeros((3, 2))), {}, ValueError, r"matmul: A must be a 2-D array, got \(3,\)"),
-    ((np.zeros((2, 3)), np.zeros((1, 3, 2))), {}, ValueError, r"matmul: B must be a 2-D array, got \(1, 3, 2\)"),
-    ((np.zeros((2, 3)), [[1.0], [2.0], [3.0]]), {}, ValueError, "matmul: B must be a 2-D array, got list"),
+    ((np.zeros((2, 3)), np.zeros((1, 3, 2))), {}, ValueError,
+     r"matmul: B must be a 2-D array, got \(1, 3, 2\)"),
+    ((np.zeros((2, 3)), [[1.0], [2.0], [3.0]]), {}, ValueError,
+     "matmul: B must be a 2-D array, got list"),
     ((np.zeros((2, 3)), np.zeros((3, 4))), {"out": np.zeros((2, 5))}, ValueError,
      r"matmul: out must be a C-contiguous float64 array of shape \(2, 4\), got float64 \(2, 5\)"),
     ((np.zeros((2, 3)), np.zeros((3, 4))), {"out": np.zeros((2, 4), np.float32)}, ValueError,

@@ -85,12 +85,13 @@ def _block8(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
     plain loop would. Rows left over (fewer than 8) go to the 4/2/1-row ``_block``.
     """
     _wide_vectors()
+    ce, be = jc + n, jb + n  # ends of the column ranges of C and Bs
     i8 = i0 + (i1 - i0) // 8 * 8
     k4 = k0 + (k1 - k0) // 4 * 4
     for i in range(i0, i8, 8):
         r = ic + i - i0
-        o0, o1, o2, o3 = C[r, jc:jc + n], C[r + 1, jc:jc + n], C[r + 2, jc:jc + n], C[r + 3, jc:jc + n]
-        o4, o5, o6, o7 = C[r + 4, jc:jc + n], C[r + 5, jc:jc + n], C[r + 6, jc:jc + n], C[r + 7, jc:jc + n]
+        o0, o1, o2, o3 = C[r, jc:ce], C[r + 1, jc:ce], C[r + 2, jc:ce], C[r + 3, jc:ce]
+        o4, o5, o6, o7 = C[r + 4, jc:ce], C[r + 5, jc:ce], C[r + 6, jc:ce], C[r + 7, jc:ce]
         for k in range(k0, k4, 4):
             if a_trans:  # op(A)[i, k] = A[k, i]: eight values from each of four rows of A
                 p0, q0, r0, s0 = A[k, i], A[k, i + 1], A[k, i + 2], A[k, i + 3]
@@ -111,7 +112,7 @@ def _block8(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
                 v0, v1, v2, v3 = A[i + 6, k], A[i + 6, k + 1], A[i + 6, k + 2], A[i + 6, k + 3]
                 w0, w1, w2, w3 = A[i + 7, k], A[i + 7, k + 1], A[i + 7, k + 2], A[i + 7, k + 3]
             q = kb + k - k0
-            b0, b1, b2, b3 = Bs[q, jb:jb + n], Bs[q + 1, jb:jb + n], Bs[q + 2, jb:jb + n], Bs[q + 3, jb:jb + n]
+            b0, b1, b2, b3 = Bs[q, jb:be], Bs[q + 1, jb:be], Bs[q + 2, jb:be], Bs[q + 3, jb:be]
             for j in range(n):
                 x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
                 o0[j] = fma(p3, x3, fma(p2, x2, fma(p1, x1, fma(p0, x0, o0[j]))))
@@ -140,11 +141,12 @@ def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
     4 C values and does 16 FMAs, in k order, so each sum runs in the order a plain loop would.
     """
     _wide_vectors()
+    ce, be = jc + n, jb + n  # ends of the column ranges of C and Bs
     i4 = i0 + (i1 - i0) // 4 * 4
     k4 = k0 + (k1 - k0) // 4 * 4
     for i in range(i0, i4, 4):
         r = ic + i - i0
-        o0, o1, o2, o3 = C[r, jc:jc + n], C[r + 1, jc:jc + n], C[r + 2, jc:jc + n], C[r + 3, jc:jc + n]
+        o0, o1, o2, o3 = C[r, jc:ce], C[r + 1, jc:ce], C[r + 2, jc:ce], C[r + 3, jc:ce]
         for k in range(k0, k4, 4):
             if a_trans:  # op(A)[i, k] = A[k, i]
                 a00, a01, a02, a03 = A[k, i], A[k + 1, i], A[k + 2, i], A[k + 3, i]
@@ -157,7 +159,7 @@ def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
                 a20, a21, a22, a23 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
                 a30, a31, a32, a33 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
             q = kb + k - k0
-            b0, b1, b2, b3 = Bs[q, jb:jb + n], Bs[q + 1, jb:jb + n], Bs[q + 2, jb:jb + n], Bs[q + 3, jb:jb + n]
+            b0, b1, b2, b3 = Bs[q, jb:be], Bs[q + 1, jb:be], Bs[q + 2, jb:be], Bs[q + 3, jb:be]
             for j in range(n):
                 x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
                 o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
@@ -169,7 +171,7 @@ def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
             a1 = A[k, i + 1] if a_trans else A[i + 1, k]
             a2 = A[k, i + 2] if a_trans else A[i + 2, k]
             a3 = A[k, i + 3] if a_trans else A[i + 3, k]
-            bk = Bs[kb + k - k0, jb:jb + n]
+            bk = Bs[kb + k - k0, jb:be]
             for j in range(n):
                 o0[j] = fma(a0, bk[j], o0[j])
                 o1[j] = fma(a1, bk[j], o1[j])
@@ -178,7 +180,7 @@ def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
     if i1 - i4 >= 2:  # two of the last rows: 2 x 4 register block
         i = i4
         r = ic + i - i0
-        o0, o1 = C[r, jc:jc + n], C[r + 1, jc:jc + n]
+        o0, o1 = C[r, jc:ce], C[r + 1, jc:ce]
         for k in range(k0, k4, 4):
             if a_trans:
                 a00, a01, a02, a03 = A[k, i], A[k + 1, i], A[k + 2, i], A[k + 3, i]
@@ -187,7 +189,7 @@ def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
                 a00, a01, a02, a03 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
                 a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
             q = kb + k - k0
-            b0, b1, b2, b3 = Bs[q, jb:jb + n], Bs[q + 1, jb:jb + n], Bs[q + 2, jb:jb + n], Bs[q + 3, jb:jb + n]
+            b0, b1, b2, b3 = Bs[q, jb:be], Bs[q + 1, jb:be], Bs[q + 2, jb:be], Bs[q + 3, jb:be]
             for j in range(n):
                 x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
                 o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
@@ -195,16 +197,16 @@ def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
         for k in range(k4, k1):
             a0 = A[k, i] if a_trans else A[i, k]
             a1 = A[k, i + 1] if a_trans else A[i + 1, k]
-            bk = Bs[kb + k - k0, jb:jb + n]
+            bk = Bs[kb + k - k0, jb:be]
             for j in range(n):
                 o0[j] = fma(a0, bk[j], o0[j])
                 o1[j] = fma(a1, bk[j], o1[j])
         i4 += 2
     for i in range(i4, i1):  # the last row
-        o0 = C[ic + i - i0, jc:jc + n]
+        o0 = C[ic + i - i0, jc:ce]
         for k in range(k0, k1):
             a0 = A[k, i] if a_trans else A[i, k]
-            bk = Bs[kb + k - k0, jb:jb + n]
+            bk = Bs[kb + k - k0, jb:be]
             for j in range(n):
                 o0[j] = fma(a0, bk[j], o0[j])
 # --8<-- [end:gemm_block]
@@ -213,7 +215,7 @@ def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
 # --8<-- [start:gemm_pack]
 @njit(cache=True, fastmath=False, boundscheck=False)
 def _pack(B, b_trans, k0, k1, j0, j1, Bs):
-    """Bs[k - k0, j - j0] = op(B)[k, j]: one K_TILE x J_TILE slab, contiguous, op(B) = B.T if b_trans.
+    """Bs[k - k0, j - j0] = op(B)[k, j]: one K_TILE x J_TILE slab, op(B) = B.T if b_trans.
 
     Copying the slab costs one read of it per ROW_BLOCK rows of out; in exchange the kernel
     reads unit-stride rows that sit apart in cache (row stride J_TILE + PAD, never 4 KiB).
@@ -371,19 +373,23 @@ def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = 
     """
     for name, x in (("A", A), ("B", B)):
         if not isinstance(x, np.ndarray) or x.ndim != 2:
-            raise ValueError(f"matmul: {name} must be a 2-D array, got {getattr(x, 'shape', type(x).__name__)}")
+            got = getattr(x, "shape", type(x).__name__)
+            raise ValueError(f"matmul: {name} must be a 2-D array, got {got}")
         if x.dtype not in (np.float32, np.float64):
             raise TypeError(f"matmul: {name} must be float32 or float64, got {x.dtype}")
         if not x.flags.c_contiguous:
-            raise ValueError(f"matmul: {name} must be C-contiguous (use np.ascontiguousarray); shape {x.shape}")
+            raise ValueError(f"matmul: {name} must be C-contiguous (use np.ascontiguousarray); "
+                             f"shape {x.shape}")
     if A.dtype != B.dtype:
         raise TypeError(f"matmul: A is {A.dtype} but B is {B.dtype}")
     if trans_a and trans_b:
-        raise ValueError("matmul: trans_a and trans_b together are not supported (compute (B @ A).T)")
+        raise ValueError("matmul: trans_a and trans_b together are not supported "
+                         "(compute (B @ A).T)")
     M, K = (A.shape[1], A.shape[0]) if trans_a else A.shape
     K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
     if K != K2:
-        raise ValueError(f"matmul: inner dimensions differ: op(A) is ({M}, {K}) and op(B) is ({K2}, {N}) "
+        raise ValueError(f"matmul: inner dimensions differ: op(A) is ({M}, {K}) and op(B) is "
+                         f"({K2}, {N}) "
                          f"(A {A.shape}, B {B.shape}, trans_a={trans_a}, trans_b={trans_b})")
     if out is None:
         out = np.empty((M, N), dtype=A.dtype)
@@ -392,4 +398,4 @@ def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = 
         raise ValueError(f"matmul: out must be a C-contiguous {A.dtype} array of shape ({M}, {N}), "
                          f"got {out.dtype} {out.shape}")
     kernel = gemm_tn if trans_a else gemm_nt if trans_b else gemm_nn
-    return kernel(A, B, out, beta)
+    return kernel(A, B, out, float(beta))
