@@ -89,7 +89,7 @@ def copy_torch_weights(ours, theirs: torch.nn.Module) -> None:
 
 
 def _fmt(x) -> str:
-    return f"{x: .17g}" if np.isfinite(x) else f"{x!r:>24}"
+    return f"{x: .17g}" if np.isfinite(x) else str(float(x))
 
 
 def assert_close(what: str, ours, theirs, dtype, kind: str = "forward", k_terms: int = 1,
