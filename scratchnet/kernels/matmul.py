@@ -1,8 +1,9 @@
 """The project's own matrix multiply: the three products backprop needs, without transposes.
 
-Tiling: threads take ``ROW_BLOCK`` rows of ``out``; for each ``K_TILE x J_TILE`` slab of op(B)
-(packed into L2), 4 rows x 4 depths of op(A) wait in registers while one unit-stride ``j`` loop
-streams 4 rows of ``out`` (L1) and 4 of the slab through 16 FMAs per AVX-512 vector.
+Tiling: threads take ``ROW_BLOCK`` rows of out; per ``K_TILE x J_TILE`` slab of op(B) (packed, L2)
+8 rows x 4 depths of op(A) sit in registers while a unit-stride j loop streams 8 rows of out (L1)
+and 4 of the slab through 32 FMAs per AVX-512 vector.
+
 Small problems skip the packing (one thread, straight from ``B``); ``X @ W.T`` with few rows
 takes dot products of contiguous rows instead.
 """
@@ -19,11 +20,13 @@ J_TILE = 256               # columns of out per tile: MR rows of out stay in L1
 K_TILE = 256               # depths per tile: a K_TILE x J_TILE slab of B stays in L2
 ROW_BLOCK = 64             # rows of out per parallel task
 PAD = 16                   # extra columns in packed buffers: rows never 4 KiB apart
-NT_DOT_ROWS = 32
-PACK_ROWS = 10 ** 9        # from this many rows, pack op(B) (serial path)
+NT_DOT_ROWS = 32           # X @ W.T with fewer rows: dot products, no packing
+NT_DOT_COLS = 16           # ... or with fewer columns than one vector
+J_STRAIGHT = 1024          # widest j tile on the unpacked path (8 rows of out still in L1)
 PARALLEL_FLOPS = 1 << 22   # below ~4 MFLOP one thread is faster than waking two
 
 
+# --8<-- [start:gemm_fma]
 @intrinsic
 def fma(typingctx, a, b, c):
     """``a * b + c`` rounded once (``llvm.fma``): an explicit FMA, so kernels keep fastmath off."""
@@ -49,6 +52,7 @@ def _wide_vectors(typingctx):
         return context.get_dummy_value()
 
     return types.none(), codegen
+# --8<-- [end:gemm_fma]
 
 
 @njit(cache=True, fastmath=False)
@@ -230,6 +234,7 @@ def _pack(B, b_trans, k0, k1, j0, j1, Bs):
 # --8<-- [end:gemm_pack]
 
 
+# --8<-- [start:gemm_rows]
 @njit(cache=True, fastmath=False)
 def _rows_packed(A, a_trans, B, b_trans, out, beta, r0, r1):
     """Rows r0:r1 of out = op(A) @ op(B) + beta * out through packed slabs of op(B)."""
@@ -250,6 +255,7 @@ def _rows_packed(A, a_trans, B, b_trans, out, beta, r0, r1):
                 _block8(A, a_trans, i, i1, k0, k1, Bs, z, z, C, z, z, n)
                 for r in range(i, i1):  # C rows are apart in cache; out rows may be 4 KiB apart
                     out[r, j0:j0 + n] += C[r - i, :n]
+# --8<-- [end:gemm_rows]
 
 
 @njit(cache=True, fastmath=False)
@@ -257,7 +263,7 @@ def _rows(A, a_trans, B, out, beta, r0, r1):
     """Rows r0:r1 of out = op(A) @ B + beta * out straight from B, tiled over j and k."""
     K, N = B.shape
     _scale_rows(out, beta, r0, r1)
-    n_tiles = (N + J_TILE - 1) // J_TILE
+    n_tiles = (N + J_STRAIGHT - 1) // J_STRAIGHT
     width = ((N + n_tiles - 1) // n_tiles + 15) // 16 * 16  # equal tiles, whole vectors
     for j0 in range(0, N, width):
         n = min(width, N - j0)
@@ -274,6 +280,7 @@ def _rows_parallel(A, a_trans, B, b_trans, out, beta):
         _rows_packed(A, a_trans, B, b_trans, out, beta, b * ROW_BLOCK, min((b + 1) * ROW_BLOCK, M))
 
 
+# --8<-- [start:gemm_dispatch]
 @njit(cache=True, fastmath=False)
 def _dispatch(A, a_trans, B, b_trans, out, beta):
     """Pick the path: threads for big problems, packing when op(B) = B.T, else straight."""
@@ -282,11 +289,12 @@ def _dispatch(A, a_trans, B, b_trans, out, beta):
     z = M - M  # a 0 that is not a constant, see _dynamic
     if 2 * M * N * K >= PARALLEL_FLOPS and M > ROW_BLOCK:
         _rows_parallel(A, a_trans, B, b_trans, out, beta)
-    elif b_trans or M >= PACK_ROWS:  # op(B) = B.T exists only packed
+    elif b_trans:  # op(B) = B.T exists only packed
         _rows_packed(A, a_trans, B, b_trans, out, beta, z, M)
     else:
         _rows(A, a_trans, B, out, beta, z, M)
     return out
+# --8<-- [end:gemm_dispatch]
 
 
 @njit(cache=True, fastmath=False)
@@ -357,7 +365,7 @@ def gemm_nt(A, B, out, beta):
     Few rows: dot products of contiguous rows. Many: slabs of ``B.T`` packed, then the shared
     register block.
     """
-    if A.shape[0] < NT_DOT_ROWS:
+    if A.shape[0] < NT_DOT_ROWS or B.shape[0] < NT_DOT_COLS:
         _nt_dots(A, B, out, beta)
         return out
     return _dispatch(A, _dynamic(False), B, _dynamic(True), out, beta)
