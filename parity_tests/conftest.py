@@ -51,3 +51,15 @@ def _torch_default_dtype_untouched():
     yield
     assert torch.get_default_dtype() == TORCH_DEFAULT_DTYPE, \
         f"a test in this module changed torch's default dtype to {torch.get_default_dtype()}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """One line on what the registry covers, under the results."""
+    from registry import ELSEWHERE, KERNELS, LOSSES, MODELS, MODULES, OPTIMIZERS
+
+    variants = sum(len(e.variants) for e in OPTIMIZERS.values())
+    terminalreporter.write_sep("-", "parity registry")
+    terminalreporter.write_line(
+        f"{len(MODULES)} modules, {len(MODELS)} zoo models, {len(LOSSES)} losses, {len(KERNELS)} "
+        f"kernel entries, {len(OPTIMIZERS)} optimizers ({variants} trajectory variants), "
+        f"{len(ELSEWHERE)} names tested in their own files; profile '{PROFILE}'")
