@@ -6,6 +6,7 @@ the same mini-batches with ``CrossEntropyLoss`` and an optimizer drawn per varia
 with momentum and dampening, Nesterov, Adam, AdamW; weight decay drawn too). After every step:
 the loss, every gradient (before the step), every parameter (after it), and the optimizer's
 ``state_dict`` (``momentum_buffer`` / ``step``, ``exp_avg``, ``exp_avg_sq``, hyper-parameters).
+Backward alternates between computing ``dX`` and skipping it (``needs_input_grad=False``).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def test_trajectory(optimizer: str, variant: str, arch: dict, data) -> None:
         ref = torch.nn.functional.cross_entropy(theirs(to_torch(X)), to_torch(y))
         assert_close(f"{where}: loss", np.float64(value), ref, np.float64, "forward", N * n_out,
                      e.tol)
-        ours.backward(loss_fn.backward())
+        # odd steps as the Trainer calls it, even steps as the benchmarks do (no dX for the input)
+        ours.backward(loss_fn.backward(), needs_input_grad=step % 2 == 1)
         ref.backward()
         for name, p in ours.named_parameters():
             assert_close(f"{where}: grad {name}", p.grad, t_params[name].grad, np.float64, "grad",
