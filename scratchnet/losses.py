@@ -26,9 +26,11 @@ class Loss:
         self._work: dict[str, np.ndarray] = {}
 
     def __call__(self, y_hat: np.ndarray, y: np.ndarray) -> float:
+        """``loss(y_hat, y)`` is ``loss.forward(y_hat, y)``."""
         return self.forward(y_hat, y)
 
     def forward(self, y_hat: np.ndarray, y: np.ndarray) -> float:
+        """The loss value (mean over the batch); keeps ``dC/dy_hat`` for ``backward``."""
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
@@ -93,6 +95,7 @@ class QuadraticCost(Loss):
     """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
+        """The value for outputs ``a`` and targets ``y``, both ``(N, C)``."""
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
@@ -117,6 +120,7 @@ class CrossEntropyCost(Loss):
     """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
+        """The value for outputs ``a`` and targets ``y``, both ``(N, C)``."""
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
@@ -144,6 +148,7 @@ class CrossEntropyLoss(Loss):
     """
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> float:
+        """The value for logits ``z`` ``(N, C)`` and class indices ``y`` ``(N,)``."""
         z = self._predictions(z, "logits")
         if not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "iu":
             raise ValueError(
@@ -178,6 +183,7 @@ class MSELoss(Loss):
     """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
+        """The value for outputs ``a`` and targets ``y``, both ``(N, C)``."""
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
@@ -195,6 +201,7 @@ class BCELoss(Loss):
     """
 
     def forward(self, a: np.ndarray, y: np.ndarray) -> float:
+        """The value for probabilities ``a`` and targets ``y``, both ``(N, C)``."""
         a = self._predictions(a, "inputs")
         y = self._targets(a, y)
         grad = self._grad_buffer(a)

@@ -149,6 +149,7 @@ class Adam(Optimizer):
         )
 
     def step(self) -> None:
+        """One update of every parameter from its ``.grad`` (see ``kernels.optim.adam_step``)."""
         d = self.defaults
         for p, state in zip(self.params, self.state, strict=True):
             if not state:

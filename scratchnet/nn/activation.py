@@ -97,6 +97,7 @@ class Softmax(Module):
         return K.softmax_backward(S, dS, take(self._work, "dZ", S.shape, S.dtype))
 
     def extra_repr(self) -> str:
+        """``dim=1``."""
         return f"dim={self.dim}"
 
 

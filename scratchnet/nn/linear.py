@@ -78,5 +78,6 @@ class Linear(Module):
     # --8<-- [end:linear]
 
     def extra_repr(self) -> str:
+        """``in_features=..., out_features=..., bias=...`` as torch prints it."""
         has_bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={has_bias}"

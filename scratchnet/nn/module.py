@@ -56,6 +56,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """The layer's output for input ``x``; caches what ``backward`` needs."""
         raise NotImplementedError
 
     def backward(self, grad_out: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
@@ -67,6 +68,7 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``module(x)`` is ``module.forward(x)``, as in torch."""
         return self.forward(x)
 
     def _release(self) -> None:
@@ -84,6 +86,7 @@ class Module:
             yield from child.named_parameters(f"{prefix}{cname}.")
 
     def parameters(self) -> Iterator[Parameter]:
+        """Every ``Parameter``, in ``named_parameters`` order."""
         for _, p in self.named_parameters():
             yield p
 
@@ -93,12 +96,14 @@ class Module:
             p.grad.fill(0)
 
     def train(self, mode: bool = True) -> Module:
+        """Set ``.training`` here and in every child (it matters for Dropout, BatchNorm)."""
         self.training = mode
         for child in self._children.values():
             child.train(mode)
         return self
 
     def eval(self) -> Module:
+        """``train(False)``."""
         return self.train(False)
 
     def _named_tensors(self, prefix: str = "") -> Iterator[tuple[str, object, str]]:
@@ -175,6 +180,7 @@ class Module:
             yield from child._modules()
 
     def extra_repr(self) -> str:
+        """What ``repr`` shows inside the parentheses."""
         return ""
 
     def __repr__(self) -> str:
