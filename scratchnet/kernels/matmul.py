@@ -10,7 +10,10 @@ takes dot products of contiguous rows instead.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+import threadpoolctl
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
@@ -406,4 +409,13 @@ def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = 
         raise ValueError(f"matmul: out must be a C-contiguous {A.dtype} array of shape ({M}, {N}), "
                          f"got {out.dtype} {out.shape}")
     kernel = gemm_tn if trans_a else gemm_nt if trans_b else gemm_nn
-    return kernel(A, B, out, float(beta))
+    if 2 * M * N * K < PARALLEL_FLOPS:  # one thread: nothing to share the cores with
+        return kernel(A, B, out, float(beta))
+    with _blas_controller().limit(limits=1, user_api="blas"):  # BLAS pool idle while ours run
+        return kernel(A, B, out, float(beta))
+
+
+@functools.cache
+def _blas_controller() -> threadpoolctl.ThreadpoolController:
+    """The process's BLAS pools, found once (a look-up costs milliseconds; a limit ~10 us)."""
+    return threadpoolctl.ThreadpoolController()
