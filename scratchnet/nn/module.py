@@ -241,7 +241,10 @@ class Sequential(Module):
 
 
 def _has_parameters(m: Module) -> bool:
-    return any(True for _ in m.parameters())
+    """Whether ``m`` or any module inside it holds a ``Parameter``."""
+    return any(p is not None for p in m._params.values()) or any(
+        _has_parameters(c) for c in m._children.values()
+    )
 
 
 def _backward_params_only(m: Module, grad_out: np.ndarray) -> None:
