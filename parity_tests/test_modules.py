@@ -67,6 +67,7 @@ def run_pair(ours, theirs: torch.nn.Module, X: np.ndarray, dtype, seed: int,
 @pytest.mark.parametrize("name", sorted(MODULES))
 @given(data=st.data())
 def test_module(name: str, dtype, data) -> None:
+    """A drawn configuration and unique inputs: output, declared shape, dX, parameter grads."""
     e = MODULES[name]
     cfg = data.draw(e.configs, label="config")
     ours, theirs = e.ours(cfg, dtype), e.theirs(cfg)
