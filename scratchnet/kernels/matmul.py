@@ -17,8 +17,7 @@ import threadpoolctl
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-MR = 8                     # rows of out per register block
-KU = 4                     # depths (rows of B) per register block
+MR = 8                     # rows of out per register block (times 4 depths of op(A))
 J_TILE = 256               # columns of out per tile: MR rows of out stay in L1
 K_TILE = 256               # depths per tile: a K_TILE x J_TILE slab of B stays in L2
 ROW_BLOCK = 64             # rows of out per parallel task
@@ -86,10 +85,10 @@ def _scale_rows(out, beta, r0, r1):
 def _block8(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
     """C[ic + i - i0, jc:jc+n] += op(A)[i, k0:k1] @ Bs[kb:kb+k1-k0, jb:jb+n] for i in i0:i1.
 
-    op(A) = A.T if a_trans. Register block: 8 rows of C times KU = 4 rows of Bs. The 32
+    op(A) = A.T if a_trans. Register block: 8 rows of C times 4 rows of Bs. The 32
     values of op(A) are loaded once per 4 depths; each step of the contiguous j loop loads
-    4 Bs and 8 C vectors and does 32 FMAs, in k order, so each sum runs in the order a
-    plain loop would. Rows left over (fewer than 8) go to the 4/2/1-row ``_block``.
+    4 Bs and 8 C vectors and does 32 FMAs, in k order (one rounding per term). Rows left
+    over (fewer than 8) go to the 4/2/1-row ``_block``.
     """
     _wide_vectors()
     ce, be = jc + n, jb + n  # ends of the column ranges of C and Bs
@@ -143,9 +142,9 @@ def _block8(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
 def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
     """C[ic + i - i0, jc:jc+n] += op(A)[i, k0:k1] @ Bs[kb:kb+k1-k0, jb:jb+n] for i in i0:i1.
 
-    op(A) = A.T if a_trans. Register block: 4 rows of C times KU = 4 rows of Bs. The 16
+    op(A) = A.T if a_trans. Register block: 4 rows of C times 4 rows of Bs. The 16
     values of op(A) sit in registers; each step of the contiguous j loop loads 4 Bs values and
-    4 C values and does 16 FMAs, in k order, so each sum runs in the order a plain loop would.
+    4 C values and does 16 FMAs, in k order (one rounding per term).
     """
     _wide_vectors()
     ce, be = jc + n, jb + n  # ends of the column ranges of C and Bs
