@@ -22,7 +22,22 @@ import torch
 import torch.nn.functional as F
 from helpers import DESIGN_TOL, Tolerances
 from hypothesis import strategies as st
-from strategies import OPTIMIZER_CONFIGS, arrays, batch, features, rows, seeds
+from strategies import (
+    ANY_SHAPE,
+    OPTIMIZER_CONFIGS,
+    arrays,
+    batch,
+    gemm_sizes,
+    linear_configs,
+    logits_labels,
+    mlp_module_configs,
+    optimizer_states,
+    probabilities_soft_targets,
+    real_pairs,
+    rows,
+    seeds,
+    sigmoid_outputs_onehot,
+)
 
 import scratchnet.nn as snn
 from scratchnet import losses as sl
@@ -55,10 +70,6 @@ class ModuleEntry:
     hi: float = 3.0
     k_terms: Callable[[dict], int] = lambda cfg: 1
     tol: Tolerances = DESIGN_TOL
-
-
-# (N,), (N, F), (N, C, L), (N, C, H, W): element-wise layers take any shape
-ANY_SHAPE = st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple)
 
 
 def _same_shape(cfg: dict) -> tuple[int, ...]:
@@ -97,25 +108,11 @@ def mlp_torch(cfg: dict) -> torch.nn.Sequential:
     return torch.nn.Sequential(*layers)
 
 
-@st.composite
-def _mlp_configs(draw) -> dict:
-    sizes = draw(st.lists(st.integers(1, 16), min_size=2, max_size=5), label="sizes")
-    act = draw(st.sampled_from(sorted(ACTIVATIONS)), label="activation")
-    return {"sizes": sizes, "activation": act, "input_shape": (draw(batch(), label="N"), sizes[0])}
-
-
-@st.composite
-def _linear_configs(draw) -> dict:
-    n, i = draw(batch(), label="N"), draw(st.integers(1, 40), label="in_features")
-    o, bias = draw(features(), label="out_features"), draw(st.booleans(), label="bias")
-    return {"in": i, "out": o, "bias": bias, "input_shape": (n, i)}
-
-
 MODULES: dict[str, ModuleEntry] = {
     "Linear": ModuleEntry(
         ours=lambda c, dtype: snn.Linear(c["in"], c["out"], c["bias"], dtype=dtype),
         theirs=lambda c: torch.nn.Linear(c["in"], c["out"], c["bias"]),
-        configs=_linear_configs(), out_shape=lambda c: (c["input_shape"][0], c["out"]),
+        configs=linear_configs(), out_shape=lambda c: (c["input_shape"][0], c["out"]),
         k_terms=lambda c: c["in"]),
     # sigma and tanh saturate: +-40 reaches sigma = 1 - 4e-18, +-20 gives tanh = 1 exactly
     "Sigmoid": _elementwise(snn.Sigmoid, torch.nn.Sigmoid, -40.0, 40.0),
@@ -130,7 +127,7 @@ MODULES: dict[str, ModuleEntry] = {
         configs=st.fixed_dictionaries({"input_shape": ANY_SHAPE.filter(lambda s: len(s) >= 2)}),
         out_shape=lambda c: (c["input_shape"][0], int(np.prod(c["input_shape"][1:])))),
     "Sequential": ModuleEntry(
-        ours=mlp_ours, theirs=mlp_torch, configs=_mlp_configs(),
+        ours=mlp_ours, theirs=mlp_torch, configs=mlp_module_configs(sorted(ACTIVATIONS)),
         out_shape=lambda c: (c["input_shape"][0], c["sizes"][-1]),
         k_terms=lambda c: max(c["sizes"])),
 }
@@ -177,41 +174,6 @@ class LossEntry:
     tol: Tolerances = DESIGN_TOL
 
 
-def _nc() -> st.SearchStrategy[tuple[int, int]]:
-    return st.tuples(batch(), st.integers(2, 10))
-
-
-def _labels(n: int, c: int) -> st.SearchStrategy[np.ndarray]:
-    return st.lists(st.integers(0, c - 1), min_size=n, max_size=n).map(
-        lambda lab: np.array(lab, dtype=np.int64))
-
-
-def _onehot(labels: np.ndarray, c: int, dtype) -> np.ndarray:
-    return np.eye(c, dtype=dtype)[labels]  # (N, C)
-
-
-def _sigmoid_outputs_onehot(dtype):
-    """The book's costs: sigmoid outputs in (0, 1) against one-hot targets."""
-    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, 1e-3, 1 - 1e-3),
-                                             _labels(*s).map(lambda y: _onehot(y, s[1], dtype))))
-
-
-def _probabilities_soft_targets(dtype):
-    """``BCELoss``: probabilities against soft targets, both in [0, 1]."""
-    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, 1e-3, 1 - 1e-3),
-                                             arrays(s, dtype, 0.0, 1.0)))
-
-
-def _logits_labels(dtype):
-    """``CrossEntropyLoss``: logits up to +-700 against class indices."""
-    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, -700.0, 700.0), _labels(*s)))
-
-
-def _real_pairs(dtype):
-    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, -10.0, 10.0),
-                                             arrays(s, dtype, -10.0, 10.0)))
-
-
 def book_cross_entropy_torch(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The book's ``sum nan_to_num(-y ln a - (1 - y) ln(1 - a))`` over a batch, divided by N."""
     return torch.nan_to_num(-y * torch.log(a) - (1 - y) * torch.log(1 - a)).sum() / a.shape[0]
@@ -223,12 +185,12 @@ def quadratic_torch(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 LOSSES: dict[str, LossEntry] = {
-    "QuadraticCost": LossEntry(sl.QuadraticCost, quadratic_torch, _sigmoid_outputs_onehot),
+    "QuadraticCost": LossEntry(sl.QuadraticCost, quadratic_torch, sigmoid_outputs_onehot),
     "CrossEntropyCost": LossEntry(sl.CrossEntropyCost, book_cross_entropy_torch,
-                                  _sigmoid_outputs_onehot),
-    "CrossEntropyLoss": LossEntry(sl.CrossEntropyLoss, F.cross_entropy, _logits_labels),
-    "MSELoss": LossEntry(sl.MSELoss, F.mse_loss, _real_pairs),
-    "BCELoss": LossEntry(sl.BCELoss, F.binary_cross_entropy, _probabilities_soft_targets),
+                                  sigmoid_outputs_onehot),
+    "CrossEntropyLoss": LossEntry(sl.CrossEntropyLoss, F.cross_entropy, logits_labels),
+    "MSELoss": LossEntry(sl.MSELoss, F.mse_loss, real_pairs),
+    "BCELoss": LossEntry(sl.BCELoss, F.binary_cross_entropy, probabilities_soft_targets),
 }
 
 
@@ -270,20 +232,13 @@ def _unary(forward: Callable, backward: Callable, theirs: Callable, saved: str, 
 
 
 # "gemm": ours(A, B, out, beta) writes out = op(A) op(B) + beta out in place;
-# theirs(A_t, B_t, C_t, beta) = torch.addmm(C_t, op(A_t), op(B_t), beta=beta). Sizes cross the
-# kernels' tiles (K_TILE 256, J_TILE 512) and the threaded path (M >= 64).
-_GEMM_SIZES = st.fixed_dictionaries({
-    "m": st.integers(1, 70), "k": st.integers(1, 300),
-    "n": st.one_of(st.integers(1, 70), st.just(530)),
-    "beta": st.sampled_from([0.0, 1.0]), "seed": seeds()})
-
-
+# theirs(A_t, B_t, C_t, beta) = torch.addmm(C_t, op(A_t), op(B_t), beta=beta).
 def _gemm(kernel: Callable, trans_a: bool, trans_b: bool,
           call: Callable | None = None) -> KernelEntry:
     def theirs(A, B, C, beta):
         return torch.addmm(C, A.T if trans_a else A, B.T if trans_b else B, beta=beta)
 
-    return KernelEntry("gemm", (kernel,), call or kernel, theirs, cases=lambda dtype: _GEMM_SIZES,
+    return KernelEntry("gemm", (kernel,), call or kernel, theirs, cases=lambda dtype: gemm_sizes(),
                        options={"trans_a": trans_a, "trans_b": trans_b})
 
 
@@ -338,8 +293,6 @@ def _adam_step(p: np.ndarray, g: np.ndarray, state: dict, cfg: dict, step: int,
                  cfg["betas"][1], cfg["eps"], cfg["weight_decay"], decoupled, float(step))
 
 
-_OPT_STATE = st.fixed_dictionaries({"shape": ANY_SHAPE, "seed": seeds(),
-                                    "steps_before": st.integers(0, 3)})
 _SGD_CONFIGS = st.sampled_from(["sgd", "momentum", "nesterov"]).flatmap(OPTIMIZER_CONFIGS.get)
 
 KERNELS: dict[str, KernelEntry] = {
@@ -373,10 +326,11 @@ KERNELS: dict[str, KernelEntry] = {
     "softmax_cross_entropy": _loss_kernel(KL.softmax_cross_entropy, "CrossEntropyLoss",
                                           lambda z, y, dZ: KL.softmax_cross_entropy(z, y, dZ)[0]),
     "sgd_step": KernelEntry("optimizer", (KO.sgd_step,), ours=_sgd_step, theirs=torch.optim.SGD,
-                            cases=lambda dtype: st.tuples(_SGD_CONFIGS, _OPT_STATE)),
-    "adam_step": KernelEntry("optimizer", (KO.adam_step,), ours=_adam_step, theirs=torch.optim.Adam,
-                             cases=lambda dtype: st.tuples(OPTIMIZER_CONFIGS["adam"], _OPT_STATE,
-                                                           st.booleans())),
+                            cases=lambda dtype: st.tuples(_SGD_CONFIGS, optimizer_states())),
+    "adam_step": KernelEntry(
+        "optimizer", (KO.adam_step,), ours=_adam_step, theirs=torch.optim.Adam,
+        cases=lambda dtype: st.tuples(OPTIMIZER_CONFIGS["adam"], optimizer_states(),
+                                      st.booleans())),
 }
 
 

@@ -63,6 +63,29 @@ def rows(max_cols: int = 12) -> st.SearchStrategy[tuple[int, int]]:
     return st.tuples(batch(), features(1, max_cols))
 
 
+# (N,), (N, F), (N, C, L), (N, C, H, W): element-wise layers and kernels take any shape
+ANY_SHAPE = st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple)
+
+
+# ----------------------------------------------------------------------- module configurations
+
+
+@st.composite
+def linear_configs(draw) -> dict:
+    """``Linear``: ``in``, ``out``, ``bias`` and the ``input_shape`` ``(N, in)``."""
+    n, i = draw(batch(), label="N"), draw(st.integers(1, 40), label="in_features")
+    o, bias = draw(features(), label="out_features"), draw(st.booleans(), label="bias")
+    return {"in": i, "out": o, "bias": bias, "input_shape": (n, i)}
+
+
+@st.composite
+def mlp_module_configs(draw, activations: list[str]) -> dict:
+    """``Sequential`` as a small MLP: ``sizes`` (even 1 wide), ``activation``, ``input_shape``."""
+    sizes = draw(st.lists(st.integers(1, 16), min_size=2, max_size=5), label="sizes")
+    act = draw(st.sampled_from(activations), label="activation")
+    return {"sizes": sizes, "activation": act, "input_shape": (draw(batch(), label="N"), sizes[0])}
+
+
 @st.composite
 def mlp(draw, max_width: int = 12) -> dict:
     """An MLP: ``sizes`` ``[n_in, hidden..., n_out]``, hidden ``activation``, ``batch`` size."""
@@ -90,3 +113,56 @@ OPTIMIZER_CONFIGS: dict[str, st.SearchStrategy[dict]] = {
                                    "eps": st.sampled_from([1e-8, 1e-6]), "weight_decay": _WD}),
 }
 OPTIMIZER_CONFIGS["adamw"] = OPTIMIZER_CONFIGS["adam"]
+
+
+# ----------------------------------------------------------------------- loss inputs, by dtype
+
+
+def _nc() -> st.SearchStrategy[tuple[int, int]]:
+    return st.tuples(batch(), st.integers(2, 10))
+
+
+def _labels(n: int, c: int) -> st.SearchStrategy[np.ndarray]:
+    return st.lists(st.integers(0, c - 1), min_size=n, max_size=n).map(
+        lambda lab: np.array(lab, dtype=np.int64))
+
+
+def sigmoid_outputs_onehot(dtype):
+    """The book's costs: sigmoid outputs in (0, 1) against one-hot targets, ``(N, C)`` each."""
+    return _nc().flatmap(lambda s: st.tuples(
+        arrays(s, dtype, 1e-3, 1 - 1e-3), _labels(*s).map(lambda y: np.eye(s[1], dtype=dtype)[y])))
+
+
+def probabilities_soft_targets(dtype):
+    """``BCELoss``: probabilities in (0, 1) against soft targets in [0, 1]."""
+    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, 1e-3, 1 - 1e-3),
+                                             arrays(s, dtype, 0.0, 1.0)))
+
+
+def logits_labels(dtype):
+    """``CrossEntropyLoss``: logits up to +-700 against class indices ``(N,)``."""
+    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, -700.0, 700.0), _labels(*s)))
+
+
+def real_pairs(dtype):
+    """``MSELoss``: predictions and targets in [-10, 10]."""
+    return _nc().flatmap(lambda s: st.tuples(arrays(s, dtype, -10.0, 10.0),
+                                             arrays(s, dtype, -10.0, 10.0)))
+
+
+# ----------------------------------------------------------------------- kernel inputs
+
+
+def gemm_sizes() -> st.SearchStrategy[dict]:
+    """``m, k, n``, ``beta`` and a seed for the matrices. ``k`` crosses the GEMM's K_TILE (256),
+    ``n = 530`` its J_TILE (512), ``m >= 64`` with ``k`` large its threaded path."""
+    return st.fixed_dictionaries({
+        "m": st.integers(1, 70), "k": st.integers(1, 300),
+        "n": st.one_of(st.integers(1, 70), st.just(530)),
+        "beta": st.sampled_from([0.0, 1.0]), "seed": seeds()})
+
+
+def optimizer_states() -> st.SearchStrategy[dict]:
+    """A parameter's ``shape``, a ``seed`` for its values and state, and ``steps_before`` (0-3)."""
+    return st.fixed_dictionaries({"shape": ANY_SHAPE, "seed": seeds(),
+                                  "steps_before": st.integers(0, 3)})
