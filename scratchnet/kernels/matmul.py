@@ -1,44 +1,351 @@
 """The project's own matrix multiply: the three products backprop needs, without transposes.
 
-Tiling: threads take ``ROW_BLOCK`` rows of out; per ``K_TILE x J_TILE`` slab of op(B) (packed, L2)
-8 rows x 4 depths of op(A) sit in registers while a unit-stride j loop streams 8 rows of out (L1)
-and 4 of the slab through 32 FMAs per AVX-512 vector.
-
-Small problems skip the packing (one thread, straight from ``B``); ``X @ W.T`` with few rows
-takes dot products of contiguous rows instead.
+Goto's scheme (the one BLAS libraries use): op(B) is copied a ``KC x NC`` block at a time into
+panels ``NR`` columns wide, op(A) a ``MC x KC`` block at a time into panels ``MR`` rows tall, and
+a micro-kernel multiplies one A panel by one B panel, keeping its ``MR x NR`` tile of out in
+vector registers for the whole depth loop (16 accumulators: each FMA needs no load or store of
+out). The transposes happen in the copies, so no product materialises one.
 """
 
 from __future__ import annotations
 
 import functools
 
+import llvmlite.binding as llvm
+import numba
 import numpy as np
 import threadpoolctl
+from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
-MR = 8                     # rows of out per register block (times 4 depths of op(A))
-J_TILE = 256               # columns of out per tile: MR rows of out stay in L1
-K_TILE = 256               # depths per tile: a K_TILE x J_TILE slab of B stays in L2
-ROW_BLOCK = 64             # rows of out per parallel task
-PAD = 16                   # extra columns in packed buffers: rows never 4 KiB apart
-NT_DOT_ROWS = 32           # X @ W.T with fewer rows: dot products, no packing
-NT_DOT_COLS = 16           # ... or with fewer columns than one vector
-J_STRAIGHT = 1024          # widest j tile on the unpacked path (8 rows of out still in L1)
+# Vector registers of the machine: 64 bytes with AVX-512, else 32 (AVX2).
+VECTOR_BYTES = 64 if "+avx512f" in llvm.get_host_cpu_features().flatten() else 32
+MR = 8                     # rows of out per micro-tile
+NV = 2                     # vectors per micro-tile row: NR = NV * VECTOR_BYTES / itemsize columns
+KC = 256                   # depths per packed block (a KC x NR panel of B stays in L1)
+MC = 128                   # rows of op(A) per packed block (MC x KC stays in L2)
+NC = 4096                  # columns of op(B) per packed block (KC x NC in L2/L3)
 PARALLEL_FLOPS = 1 << 22   # below ~4 MFLOP one thread is faster than waking two
+THREADS = numba.config.NUMBA_NUM_THREADS  # parts of a threaded product (a compile-time constant)
 
 
-# --8<-- [start:gemm_fma]
-@intrinsic
-def fma(typingctx, a, b, c):
-    """``a * b + c`` rounded once (``llvm.fma``): an explicit FMA, so kernels keep fastmath off."""
-    if not (isinstance(a, types.Float) and a == b == c):
-        return None
+class _VectorOps:
+    """LLVM IR helpers for one dtype: vectors of ``VECTOR_BYTES``, masked loads and stores, FMA."""
+
+    def __init__(self, context, builder, dtype) -> None:
+        self.builder = builder
+        self.size = dtype.bitwidth // 8
+        self.VL = VECTOR_BYTES // self.size
+        self.vty = ir.VectorType(context.get_data_type(dtype), self.VL)
+        self.vptr = self.vty.as_pointer()
+        i1, self.i32, self.i64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
+        mty = ir.VectorType(i1, self.VL)
+        module, suffix = builder.module, f"v{self.VL}f{dtype.bitwidth}"
+        self._fma = cgutils.get_or_insert_function(module, ir.FunctionType(self.vty, [self.vty] * 3),
+                                                   f"llvm.fma.{suffix}")
+        self._load = cgutils.get_or_insert_function(
+            module, ir.FunctionType(self.vty, [self.vptr, self.i32, mty, self.vty]), f"llvm.masked.load.{suffix}.p0")
+        self._store = cgutils.get_or_insert_function(
+            module, ir.FunctionType(ir.VoidType(), [self.vty, self.vptr, self.i32, mty]),
+            f"llvm.masked.store.{suffix}.p0")
+        for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
+            set.add(builder.function.attributes, attr)  # 512-bit registers legal in this function
+        self.align = ir.Constant(self.i32, self.size)
+        self.zero = ir.Constant(self.vty, [0.0] * self.VL)
+        self.lanes = ir.Constant(ir.VectorType(self.i64, self.VL), list(range(self.VL)))
+
+    def const(self, v: int) -> ir.Constant:
+        return ir.Constant(self.i64, v)
+
+    def splat(self, x, ty=None):
+        """A vector of VL copies of the scalar x."""
+        b = self.builder
+        v = b.insert_element(ir.Constant(ir.VectorType(ty or x.type, self.VL), ir.Undefined), x,
+                             ir.Constant(self.i32, 0))
+        return b.shuffle_vector(v, v, ir.Constant(ir.VectorType(self.i32, self.VL), [0] * self.VL))
+
+    def mask(self, n, v: int):
+        """Lanes of vector v (columns v*VL ...) that lie before column n."""
+        return self.builder.icmp_signed("<", self.lanes, self.splat(self.builder.sub(n, self.const(v * self.VL))))
+
+    def vector_at(self, base, offset: int | ir.Value):
+        off = self.const(offset) if isinstance(offset, int) else offset
+        return self.builder.bitcast(self.builder.gep(base, [off]), self.vptr)
+
+    def load(self, ptr, mask):
+        return self.builder.call(self._load, [ptr, self.align, mask, self.zero])
+
+    def store(self, x, ptr, mask) -> None:
+        self.builder.call(self._store, [x, ptr, self.align, mask])
+
+    def fma(self, a, b, c):
+        return self.builder.call(self._fma, [a, b, c])
+
+
+# --8<-- [start:gemm_microkernel]
+def _tile_kernel(nv: int):
+    """The micro-kernel for tiles ``MR`` rows by ``nv`` vectors, as a Numba intrinsic:
+
+    ``_microkernel(A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate)`` computes
+    ``C[c0 + i*ldc + j] (+)= sum_k A[a0 + i*a_rs + k*a_cs] * B[b0 + k*b_rs + j]``.
+
+    For ``i < m <= MR`` and ``j < n <= NR``, ``k < kc``; ``accumulate`` False overwrites the tile
+    (its old values, even NaN, are never read into the result). Written in LLVM IR because this
+    is the one piece that must be exact about registers: the ``MR x NV`` vector accumulators live
+    in phi nodes across the depth loop (nothing to spill or alias), each step loads NV vectors of
+    a B row, broadcasts MR values of A and issues ``MR * NV`` fused multiply-adds. Columns past
+    ``n`` are masked off; rows past ``m`` re-read row ``m - 1`` and are not stored. Each element
+    is summed in k order with one rounding per term (``llvm.fma``), then added to C.
+    """
 
     def codegen(context, builder, sig, args):
-        return builder.fma(*args)
+        A_, a0_, ars, acs, B_, b0_, brs, C_, c0_, ldc_, kc_, m_, n_, acc_flag = args
+        ops = _VectorOps(context, builder, sig.args[0].dtype)
+        const, VL = ops.const, ops.VL
+        pa, pb, pc = (builder.gep(context.make_array(t)(context, builder, v).data, [o])
+                      for t, v, o in ((sig.args[0], A_, a0_), (sig.args[4], B_, b0_), (sig.args[7], C_, c0_)))
+        masks = [ops.mask(n_, v) for v in range(nv)]
+        last = builder.sub(m_, const(1))
+        rows = [builder.mul(builder.select(builder.icmp_signed("<", const(i), m_), const(i), last), ars)
+                for i in range(MR)]  # rows past m read row m - 1: valid memory, result dropped
 
-    return a(a, b, c), codegen
+        entry = builder.basic_block
+        loop, done = builder.append_basic_block("uk.loop"), builder.append_basic_block("uk.done")
+        builder.cbranch(builder.icmp_signed(">", kc_, const(0)), loop, done)
+
+        # --8<-- [start:gemm_microkernel_loop]
+        builder.position_at_end(loop)  # one depth k: acc[i][v] += A[i, k] * B[k, v*VL:(v+1)*VL]
+        k = builder.phi(ops.i64)
+        acc = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
+        b_row = builder.gep(pb, [builder.mul(k, brs)])
+        b = [ops.load(ops.vector_at(b_row, v * VL), masks[v]) for v in range(nv)]
+        a_col = builder.gep(pa, [builder.mul(k, acs)])
+        new = []
+        for i in range(MR):
+            a = ops.splat(builder.load(builder.gep(a_col, [rows[i]])))  # broadcast A[i, k]
+            new.append([ops.fma(a, b[v], acc[i][v]) for v in range(nv)])
+        k_next = builder.add(k, const(1))
+        k.add_incoming(const(0), entry)
+        k.add_incoming(k_next, loop)
+        for i in range(MR):
+            for v in range(nv):
+                acc[i][v].add_incoming(ops.zero, entry)
+                acc[i][v].add_incoming(new[i][v], loop)
+        builder.cbranch(builder.icmp_signed("<", k_next, kc_), loop, done)
+        # --8<-- [end:gemm_microkernel_loop]
+
+        builder.position_at_end(done)  # C tile (+)= accumulators, row by row while i < m
+        total = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
+        for i in range(MR):
+            for v in range(nv):
+                total[i][v].add_incoming(ops.zero, entry)
+                total[i][v].add_incoming(new[i][v], loop)
+        for i in range(MR):
+            with builder.if_then(builder.icmp_signed("<", const(i), m_)):
+                row = builder.gep(pc, [builder.mul(const(i), ldc_)])
+                for v in range(nv):
+                    p = ops.vector_at(row, v * VL)
+                    old = builder.select(acc_flag, ops.load(p, masks[v]), ops.zero)
+                    ops.store(builder.fadd(old, total[i][v]), p, masks[v])
+        return context.get_dummy_value()
+
+    def kernel(typingctx, A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate):
+        if not (isinstance(A, types.Array) and A.dtype in (types.float32, types.float64)
+                and B.dtype == A.dtype and C.dtype == A.dtype):
+            return None
+        return types.none(A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate), codegen
+
+    kernel.__doc__ = _tile_kernel.__doc__
+    return intrinsic(kernel)
+
+
+_microkernel = _tile_kernel(NV)      # tiles NR = NV vectors wide
+_microkernel_narrow = _tile_kernel(1)  # the last tile of a row when it fits in one vector
+# --8<-- [end:gemm_microkernel]
+
+
+@intrinsic
+def _copy_strip(typingctx, dst, d0, src, s0, n):
+    """``dst[d0:d0 + n] = src[s0:s0 + n]`` for ``n <= NR``: NV masked vector loads and stores.
+
+    Packing copies short strips of B; a slice per strip costs more than the copy itself.
+    """
+    if not (isinstance(dst, types.Array) and dst.dtype in (types.float32, types.float64)
+            and src.dtype == dst.dtype):
+        return None
+    sig = types.none(dst, d0, src, s0, n)
+
+    def codegen(context, builder, sig, args):
+        dst_, d0_, src_, s0_, n_ = args
+        dtype = sig.args[0].dtype
+        ops = _VectorOps(context, builder, dtype)
+        pd = builder.gep(context.make_array(sig.args[0])(context, builder, dst_).data, [d0_])
+        ps = builder.gep(context.make_array(sig.args[2])(context, builder, src_).data, [s0_])
+        for v in range(NV):
+            mask = ops.mask(n_, v)
+            x = ops.load(ops.vector_at(ps, v * ops.VL), mask)
+            ops.store(x, ops.vector_at(pd, v * ops.VL), mask)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def _nr(out) -> int:
+    """Columns of a micro-tile for out's dtype: NV vectors."""
+    return NV * (VECTOR_BYTES // out.itemsize)
+
+
+# --8<-- [start:gemm_pack]
+@njit(cache=True, boundscheck=False)
+def _pack_a(A, a_trans, i0, mc, k0, kc, Ap):
+    """Ap[p*kc*MR + k*MR + i] = op(A)[i0 + p*MR + i, k0 + k] for i0 + p*MR + i < i0 + mc.
+
+    op(A) = A.T if a_trans (A is (K, M)), else A (M, K). MR-row panels one after another, each
+    depth's MR values contiguous: the order the micro-kernel broadcasts them in. Rows past the
+    block are left as they are (the micro-kernel never uses them: it reads row m - 1 instead).
+    """
+    for p in range((mc + MR - 1) // MR):
+        base = p * kc * MR
+        m = min(MR, mc - p * MR)
+        r0 = i0 + p * MR
+        if a_trans:
+            for k in range(kc):
+                src = A[k0 + k]
+                for i in range(m):
+                    Ap[base + k * MR + i] = src[r0 + i]
+        else:
+            for i in range(m):
+                Ap[base + i:base + i + kc * MR:MR] = A[r0 + i, k0:k0 + kc]
+
+
+@njit(cache=True, boundscheck=False)
+def _pack_b(B, b_trans, k0, kc, j0, nc, Bp):
+    """Bp[p*kc*NR + k*NR + j] = op(B)[k0 + k, j0 + p*NR + j] for j0 + p*NR + j < j0 + nc.
+
+    op(B) = B.T if b_trans (B is (N, K)), else B (K, N). NR-column panels; columns past the
+    block are masked off by the micro-kernel and never read.
+    """
+    NR = _nr(Bp)
+    panels = (nc + NR - 1) // NR
+    if b_trans:
+        for p in range(panels):
+            base, c0 = p * kc * NR, j0 + p * NR
+            for j in range(min(NR, j0 + nc - c0)):
+                Bp[base + j:base + j + kc * NR:NR] = B[c0 + j, k0:k0 + kc]
+    else:  # row by row: each row of B is read once, contiguously
+        for k in range(kc):
+            src = B[k0 + k]
+            for p in range(panels):
+                c0 = j0 + p * NR
+                n = min(NR, j0 + nc - c0)
+                _copy_strip(Bp, p * kc * NR + k * NR, src, c0, n)
+# --8<-- [end:gemm_pack]
+
+
+# --8<-- [start:gemm_task]
+@njit(cache=True, boundscheck=False)
+def _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1):
+    """out[r0:r1, c0:c1] (+)= op(A)[r0:r1] @ op(B)[:, c0:c1]; ``first`` False means overwrite.
+
+    Blocks of op(B) ``KC x NC`` and of op(A) ``MC x KC``; the micro-kernel runs over every
+    (B panel, A panel) pair, B panel outermost so it stays in L1 while A's block streams from L2.
+    op(B) is packed when it is a transpose or when more than two row panels reuse it; op(A) when
+    at least four B panels reuse it. Otherwise the micro-kernel reads the operand in place.
+    """
+    N = out.shape[1]
+    K = A.shape[0] if a_trans else A.shape[1]
+    lda, ldb = A.shape[1], B.shape[1]
+    NR = _nr(out)
+    VL = VECTOR_BYTES // out.itemsize
+    flat_a, flat_b = A.reshape(A.size), B.reshape(B.size)
+    pack_b = b_trans or r1 - r0 > 2 * MR
+    pack_a = c1 - c0 > 3 * NR
+    Bp = np.empty(((min(NC, c1 - c0) + NR - 1) // NR) * NR * min(KC, K) if pack_b else 0, out.dtype)
+    Ap = np.empty(((min(MC, r1 - r0) + MR - 1) // MR) * MR * min(KC, K) if pack_a else 0, out.dtype)
+    for j0 in range(c0, c1, NC):
+        nc = min(NC, c1 - j0)
+        for k0 in range(0, K, KC):
+            kc = min(KC, K - k0)
+            accumulate = first or k0 > 0
+            if pack_b:
+                _pack_b(B, b_trans, k0, kc, j0, nc, Bp)
+            for i0 in range(r0, r1, MC):
+                mc = min(MC, r1 - i0)
+                if pack_a:
+                    _pack_a(A, a_trans, i0, mc, k0, kc, Ap)
+                for jp in range((nc + NR - 1) // NR):
+                    c = j0 + jp * NR
+                    n = min(NR, j0 + nc - c)
+                    if pack_b:
+                        src_b, b0, b_rs = Bp, jp * kc * NR, NR
+                    else:
+                        src_b, b0, b_rs = flat_b, k0 * ldb + c, ldb
+                    narrow = n <= VL
+                    for ip in range((mc + MR - 1) // MR):
+                        r = i0 + ip * MR
+                        m = min(MR, i0 + mc - r)
+                        if pack_a:
+                            src_a, a0, a_rs, a_cs = Ap, ip * kc * MR, 1, MR
+                        elif a_trans:  # op(A)[i, k] = A[k, i]
+                            src_a, a0, a_rs, a_cs = flat_a, k0 * lda + r, 1, lda
+                        else:
+                            src_a, a0, a_rs, a_cs = flat_a, r * lda + k0, lda, 1
+                        if narrow:
+                            _microkernel_narrow(src_a, a0, a_rs, a_cs, src_b, b0, b_rs,
+                                                out, r * N + c, N, kc, m, n, accumulate)
+                        else:
+                            _microkernel(src_a, a0, a_rs, a_cs, src_b, b0, b_rs,
+                                         out, r * N + c, N, kc, m, n, accumulate)
+# --8<-- [end:gemm_task]
+
+
+@njit(cache=True, parallel=True)
+def _sub_gemms_parallel(A, a_trans, B, b_trans, out, first, row_parts, col_parts):
+    """``row_parts x col_parts`` independent sub-products over Numba's threads."""
+    M, N = out.shape
+    NR = _nr(out)
+    for t in prange(row_parts * col_parts):
+        rp, cp = t // col_parts, t % col_parts
+        rows = ((M + MR - 1) // MR + row_parts - 1) // row_parts * MR       # whole micro-tiles
+        cols = ((N + NR - 1) // NR + col_parts - 1) // col_parts * NR
+        r0, c0 = min(M, rp * rows), min(N, cp * cols)
+        r1, c1 = min(M, r0 + rows), min(N, c0 + cols)
+        if r0 < r1 and c0 < c1:
+            _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1)
+
+
+# --8<-- [start:gemm_dispatch]
+@njit(cache=True)
+def _gemm(A, a_trans, B, b_trans, out, beta):
+    """out = op(A) @ op(B) + beta * out on one thread, or split in parts over all of them.
+
+    Each part is an independent sub-product with its own packing, so one parallel region covers
+    the whole call; parts split the rows of out, or its columns when out has fewer rows than
+    columns (the copies of the operand that is not split then cost least).
+    """
+    M, N = out.shape
+    K = A.shape[0] if a_trans else A.shape[1]
+    if not out.flags.c_contiguous:
+        raise ValueError("gemm: out must be C-contiguous")
+    A, B = np.ascontiguousarray(A), np.ascontiguousarray(B)  # the micro-kernel takes row-major
+    if beta != 0.0 and beta != 1.0:
+        out *= beta
+    if K == 0 or M == 0 or N == 0:
+        if beta == 0.0:
+            out[:] = 0.0
+        return out
+    first = beta != 0.0  # accumulate onto out from the first depth block
+    if 2 * M * N * K < PARALLEL_FLOPS or THREADS == 1:
+        _sub_gemm(A, a_trans, B, b_trans, out, first, 0, M, 0, N)
+    elif M >= N:
+        _sub_gemms_parallel(A, a_trans, B, b_trans, out, first, THREADS, 1)
+    else:
+        _sub_gemms_parallel(A, a_trans, B, b_trans, out, first, 1, THREADS)
+    return out
+# --8<-- [end:gemm_dispatch]
 
 
 @intrinsic
@@ -54,18 +361,6 @@ def _wide_vectors(typingctx):
         return context.get_dummy_value()
 
     return types.none(), codegen
-# --8<-- [end:gemm_fma]
-
-
-@njit(cache=True, fastmath=False)
-def _dynamic(flag):
-    """flag as a plain ``bool`` rather than a constant.
-
-    Numba compiles a callee once per constant argument it sees (``False``, ``0``, ...); passing
-    constants through here (and zeros as ``n - n``) keeps one compiled copy of each kernel per
-    dtype, which cuts the compile time CI pays, for a branch per 4 depths on ``a_trans``.
-    """
-    return flag != 0
 
 
 @njit(cache=True, fastmath=False)
@@ -80,245 +375,6 @@ def _scale_rows(out, beta, r0, r1):
             out[i, :] *= beta
 
 
-# --8<-- [start:gemm_block8]
-@njit(cache=True, fastmath=False, boundscheck=False)
-def _block8(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
-    """C[ic + i - i0, jc:jc+n] += op(A)[i, k0:k1] @ Bs[kb:kb+k1-k0, jb:jb+n] for i in i0:i1.
-
-    op(A) = A.T if a_trans. Register block: 8 rows of C times 4 rows of Bs. The 32
-    values of op(A) are loaded once per 4 depths; each step of the contiguous j loop loads
-    4 Bs and 8 C vectors and does 32 FMAs, in k order (one rounding per term). Rows left
-    over (fewer than 8) go to the 4/2/1-row ``_block``.
-    """
-    _wide_vectors()
-    ce, be = jc + n, jb + n  # ends of the column ranges of C and Bs
-    i8 = i0 + (i1 - i0) // 8 * 8
-    k4 = k0 + (k1 - k0) // 4 * 4
-    for i in range(i0, i8, 8):
-        r = ic + i - i0
-        o0, o1, o2, o3 = C[r, jc:ce], C[r + 1, jc:ce], C[r + 2, jc:ce], C[r + 3, jc:ce]
-        o4, o5, o6, o7 = C[r + 4, jc:ce], C[r + 5, jc:ce], C[r + 6, jc:ce], C[r + 7, jc:ce]
-        for k in range(k0, k4, 4):
-            if a_trans:  # op(A)[i, k] = A[k, i]: eight values from each of four rows of A
-                p0, q0, r0, s0 = A[k, i], A[k, i + 1], A[k, i + 2], A[k, i + 3]
-                t0, u0, v0, w0 = A[k, i + 4], A[k, i + 5], A[k, i + 6], A[k, i + 7]
-                p1, q1, r1, s1 = A[k + 1, i], A[k + 1, i + 1], A[k + 1, i + 2], A[k + 1, i + 3]
-                t1, u1, v1, w1 = A[k + 1, i + 4], A[k + 1, i + 5], A[k + 1, i + 6], A[k + 1, i + 7]
-                p2, q2, r2, s2 = A[k + 2, i], A[k + 2, i + 1], A[k + 2, i + 2], A[k + 2, i + 3]
-                t2, u2, v2, w2 = A[k + 2, i + 4], A[k + 2, i + 5], A[k + 2, i + 6], A[k + 2, i + 7]
-                p3, q3, r3, s3 = A[k + 3, i], A[k + 3, i + 1], A[k + 3, i + 2], A[k + 3, i + 3]
-                t3, u3, v3, w3 = A[k + 3, i + 4], A[k + 3, i + 5], A[k + 3, i + 6], A[k + 3, i + 7]
-            else:  # four values from each of eight rows of A
-                p0, p1, p2, p3 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
-                q0, q1, q2, q3 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
-                r0, r1, r2, r3 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
-                s0, s1, s2, s3 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
-                t0, t1, t2, t3 = A[i + 4, k], A[i + 4, k + 1], A[i + 4, k + 2], A[i + 4, k + 3]
-                u0, u1, u2, u3 = A[i + 5, k], A[i + 5, k + 1], A[i + 5, k + 2], A[i + 5, k + 3]
-                v0, v1, v2, v3 = A[i + 6, k], A[i + 6, k + 1], A[i + 6, k + 2], A[i + 6, k + 3]
-                w0, w1, w2, w3 = A[i + 7, k], A[i + 7, k + 1], A[i + 7, k + 2], A[i + 7, k + 3]
-            q = kb + k - k0
-            b0, b1, b2, b3 = Bs[q, jb:be], Bs[q + 1, jb:be], Bs[q + 2, jb:be], Bs[q + 3, jb:be]
-            for j in range(n):
-                x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
-                o0[j] = fma(p3, x3, fma(p2, x2, fma(p1, x1, fma(p0, x0, o0[j]))))
-                o1[j] = fma(q3, x3, fma(q2, x2, fma(q1, x1, fma(q0, x0, o1[j]))))
-                o2[j] = fma(r3, x3, fma(r2, x2, fma(r1, x1, fma(r0, x0, o2[j]))))
-                o3[j] = fma(s3, x3, fma(s2, x2, fma(s1, x1, fma(s0, x0, o3[j]))))
-                o4[j] = fma(t3, x3, fma(t2, x2, fma(t1, x1, fma(t0, x0, o4[j]))))
-                o5[j] = fma(u3, x3, fma(u2, x2, fma(u1, x1, fma(u0, x0, o5[j]))))
-                o6[j] = fma(v3, x3, fma(v2, x2, fma(v1, x1, fma(v0, x0, o6[j]))))
-                o7[j] = fma(w3, x3, fma(w2, x2, fma(w1, x1, fma(w0, x0, o7[j]))))
-        if k4 < k1:  # the k remainder: the 4-row block, twice
-            _block(A, a_trans, i, i + 4, k4, k1, Bs, kb + k4 - k0, jb, C, r, jc, n)
-            _block(A, a_trans, i + 4, i + 8, k4, k1, Bs, kb + k4 - k0, jb, C, r + 4, jc, n)
-    if i8 < i1:
-        _block(A, a_trans, i8, i1, k0, k1, Bs, kb, jb, C, ic + i8 - i0, jc, n)
-# --8<-- [end:gemm_block8]
-
-
-# --8<-- [start:gemm_block]
-@njit(cache=True, fastmath=False, boundscheck=False)
-def _block(A, a_trans, i0, i1, k0, k1, Bs, kb, jb, C, ic, jc, n):
-    """C[ic + i - i0, jc:jc+n] += op(A)[i, k0:k1] @ Bs[kb:kb+k1-k0, jb:jb+n] for i in i0:i1.
-
-    op(A) = A.T if a_trans. Register block: 4 rows of C times 4 rows of Bs. The 16
-    values of op(A) sit in registers; each step of the contiguous j loop loads 4 Bs values and
-    4 C values and does 16 FMAs, in k order (one rounding per term).
-    """
-    _wide_vectors()
-    ce, be = jc + n, jb + n  # ends of the column ranges of C and Bs
-    i4 = i0 + (i1 - i0) // 4 * 4
-    k4 = k0 + (k1 - k0) // 4 * 4
-    for i in range(i0, i4, 4):
-        r = ic + i - i0
-        o0, o1, o2, o3 = C[r, jc:ce], C[r + 1, jc:ce], C[r + 2, jc:ce], C[r + 3, jc:ce]
-        for k in range(k0, k4, 4):
-            if a_trans:  # op(A)[i, k] = A[k, i]
-                a00, a01, a02, a03 = A[k, i], A[k + 1, i], A[k + 2, i], A[k + 3, i]
-                a10, a11, a12, a13 = A[k, i + 1], A[k + 1, i + 1], A[k + 2, i + 1], A[k + 3, i + 1]
-                a20, a21, a22, a23 = A[k, i + 2], A[k + 1, i + 2], A[k + 2, i + 2], A[k + 3, i + 2]
-                a30, a31, a32, a33 = A[k, i + 3], A[k + 1, i + 3], A[k + 2, i + 3], A[k + 3, i + 3]
-            else:
-                a00, a01, a02, a03 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
-                a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
-                a20, a21, a22, a23 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
-                a30, a31, a32, a33 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
-            q = kb + k - k0
-            b0, b1, b2, b3 = Bs[q, jb:be], Bs[q + 1, jb:be], Bs[q + 2, jb:be], Bs[q + 3, jb:be]
-            for j in range(n):
-                x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
-                o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
-                o1[j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, o1[j]))))
-                o2[j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, o2[j]))))
-                o3[j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, o3[j]))))
-        for k in range(k4, k1):  # the k remainder, one depth at a time
-            a0 = A[k, i] if a_trans else A[i, k]
-            a1 = A[k, i + 1] if a_trans else A[i + 1, k]
-            a2 = A[k, i + 2] if a_trans else A[i + 2, k]
-            a3 = A[k, i + 3] if a_trans else A[i + 3, k]
-            bk = Bs[kb + k - k0, jb:be]
-            for j in range(n):
-                o0[j] = fma(a0, bk[j], o0[j])
-                o1[j] = fma(a1, bk[j], o1[j])
-                o2[j] = fma(a2, bk[j], o2[j])
-                o3[j] = fma(a3, bk[j], o3[j])
-    if i1 - i4 >= 2:  # two of the last rows: 2 x 4 register block
-        i = i4
-        r = ic + i - i0
-        o0, o1 = C[r, jc:ce], C[r + 1, jc:ce]
-        for k in range(k0, k4, 4):
-            if a_trans:
-                a00, a01, a02, a03 = A[k, i], A[k + 1, i], A[k + 2, i], A[k + 3, i]
-                a10, a11, a12, a13 = A[k, i + 1], A[k + 1, i + 1], A[k + 2, i + 1], A[k + 3, i + 1]
-            else:
-                a00, a01, a02, a03 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
-                a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
-            q = kb + k - k0
-            b0, b1, b2, b3 = Bs[q, jb:be], Bs[q + 1, jb:be], Bs[q + 2, jb:be], Bs[q + 3, jb:be]
-            for j in range(n):
-                x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
-                o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
-                o1[j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, o1[j]))))
-        for k in range(k4, k1):
-            a0 = A[k, i] if a_trans else A[i, k]
-            a1 = A[k, i + 1] if a_trans else A[i + 1, k]
-            bk = Bs[kb + k - k0, jb:be]
-            for j in range(n):
-                o0[j] = fma(a0, bk[j], o0[j])
-                o1[j] = fma(a1, bk[j], o1[j])
-        i4 += 2
-    for i in range(i4, i1):  # the last row
-        o0 = C[ic + i - i0, jc:ce]
-        for k in range(k0, k1):
-            a0 = A[k, i] if a_trans else A[i, k]
-            bk = Bs[kb + k - k0, jb:be]
-            for j in range(n):
-                o0[j] = fma(a0, bk[j], o0[j])
-# --8<-- [end:gemm_block]
-
-
-# --8<-- [start:gemm_pack]
-@njit(cache=True, fastmath=False, boundscheck=False)
-def _pack(B, b_trans, k0, k1, j0, j1, Bs):
-    """Bs[k - k0, j - j0] = op(B)[k, j]: one K_TILE x J_TILE slab, op(B) = B.T if b_trans.
-
-    Copying the slab costs one read of it per ROW_BLOCK rows of out; in exchange the kernel
-    reads unit-stride rows that sit apart in cache (row stride J_TILE + PAD, never 4 KiB).
-    """
-    if b_trans:
-        for j in range(j0, j1):
-            for k in range(k0, k1):
-                Bs[k - k0, j - j0] = B[j, k]
-    else:
-        for k in range(k0, k1):
-            Bs[k - k0, :j1 - j0] = B[k, j0:j1]
-# --8<-- [end:gemm_pack]
-
-
-# --8<-- [start:gemm_rows]
-@njit(cache=True, fastmath=False)
-def _rows_packed(A, a_trans, B, b_trans, out, beta, r0, r1):
-    """Rows r0:r1 of out = op(A) @ op(B) + beta * out through packed slabs of op(B)."""
-    M, N = out.shape
-    K = A.shape[0] if a_trans else A.shape[1]
-    Bs = np.empty((min(K_TILE, K), min(J_TILE, N) + PAD), out.dtype)
-    C = np.empty((MR, min(J_TILE, N) + PAD), out.dtype)
-    _scale_rows(out, beta, r0, r1)
-    z = r1 - r1  # a 0 that is not a constant, see _dynamic
-    for j0 in range(0, N, J_TILE):
-        n = min(J_TILE, N - j0)
-        for k0 in range(0, K, K_TILE):
-            k1 = min(k0 + K_TILE, K)
-            _pack(B, b_trans, k0, k1, j0, j0 + n, Bs)
-            for i in range(r0, r1, MR):
-                i1 = min(i + MR, r1)
-                C[:, :n] = 0.0
-                _block8(A, a_trans, i, i1, k0, k1, Bs, z, z, C, z, z, n)
-                for r in range(i, i1):  # C rows are apart in cache; out rows may be 4 KiB apart
-                    out[r, j0:j0 + n] += C[r - i, :n]
-# --8<-- [end:gemm_rows]
-
-
-@njit(cache=True, fastmath=False)
-def _rows(A, a_trans, B, out, beta, r0, r1):
-    """Rows r0:r1 of out = op(A) @ B + beta * out straight from B, tiled over j and k."""
-    K, N = B.shape
-    _scale_rows(out, beta, r0, r1)
-    n_tiles = (N + J_STRAIGHT - 1) // J_STRAIGHT
-    width = ((N + n_tiles - 1) // n_tiles + 15) // 16 * 16  # equal tiles, whole vectors
-    for j0 in range(0, N, width):
-        n = min(width, N - j0)
-        for k0 in range(0, K, K_TILE):
-            _block8(A, a_trans, r0, r1, k0, min(k0 + K_TILE, K), B, k0, j0, out, r0, j0, n)
-
-
-@njit(cache=True, fastmath=False, parallel=True)
-def _rows_parallel(A, a_trans, B, b_trans, out, beta):
-    """All rows of out, ROW_BLOCK rows per task over Numba's threads."""
-    M = out.shape[0]
-    n_blocks = (M + ROW_BLOCK - 1) // ROW_BLOCK
-    for b in prange(n_blocks):
-        _rows_packed(A, a_trans, B, b_trans, out, beta, b * ROW_BLOCK, min((b + 1) * ROW_BLOCK, M))
-
-
-# --8<-- [start:gemm_dispatch]
-@njit(cache=True, fastmath=False)
-def _dispatch(A, a_trans, B, b_trans, out, beta):
-    """Pick the path: threads for big problems, packing when op(B) = B.T, else straight."""
-    M, N = out.shape
-    K = A.shape[0] if a_trans else A.shape[1]
-    z = M - M  # a 0 that is not a constant, see _dynamic
-    if 2 * M * N * K >= PARALLEL_FLOPS and M > ROW_BLOCK:
-        _rows_parallel(A, a_trans, B, b_trans, out, beta)
-    elif b_trans:  # op(B) = B.T exists only packed
-        _rows_packed(A, a_trans, B, b_trans, out, beta, z, M)
-    else:
-        _rows(A, a_trans, B, out, beta, z, M)
-    return out
-# --8<-- [end:gemm_dispatch]
-
-
-@njit(cache=True, fastmath=False)
-def gemm_nn(A, B, out, beta):
-    """``out = A @ B + beta * out`` for A ``(M, K)``, B ``(K, N)``, out ``(M, N)``.
-
-    Backprop's input gradient ``dX = dY @ W`` (the book's ``(w^{l+1})^T delta^{l+1}``, one
-    row per sample). ``beta`` 0 overwrites ``out`` (its old values are ignored), 1 accumulates.
-    Mirrors ``torch.addmm(out, A, B, beta=beta)``.
-    """
-    return _dispatch(A, _dynamic(False), B, _dynamic(False), out, beta)
-
-
-@njit(cache=True, fastmath=False)
-def gemm_tn(A, B, out, beta):
-    """``out = A.T @ B + beta * out`` for A ``(K, M)``, B ``(K, N)``, out ``(M, N)``.
-
-    Backprop's weight gradient ``dW = dY.T @ X`` (``beta=1`` accumulates into ``.grad``).
-    """
-    return _dispatch(A, _dynamic(True), B, _dynamic(False), out, beta)
-
-
 # --8<-- [start:gemm_nt_dot]
 # The one kernel with fastmath flags: a dot product vectorises only if LLVM may split its sum
 # into vector lanes ("reassoc") and fuse multiply-adds ("contract"); NaN/inf semantics are kept.
@@ -326,7 +382,7 @@ def gemm_tn(A, B, out, beta):
 def _nt_dots(A, B, out, beta):
     """out[i, j] = A[i] . B[j] + beta * out[i, j], for few rows of A.
 
-    Depth is cut in K_TILE chunks so A's chunk stays in L1 while B streams through once; each
+    Depth is cut in KC chunks so A's chunk stays in L1 while B streams through once; each
     B row chunk is dotted with four A rows at a time (one load of b feeds four FMAs).
     """
     _wide_vectors()
@@ -334,8 +390,8 @@ def _nt_dots(A, B, out, beta):
     N = B.shape[0]
     _scale_rows(out, beta, 0, M)
     M4 = M - M % 4
-    for k0 in range(0, K, K_TILE):
-        k1 = min(k0 + K_TILE, K)
+    for k0 in range(0, K, KC):
+        k1 = min(k0 + KC, K)
         for j in range(N):
             b = B[j, k0:k1]
             for i in range(0, M4, 4):
@@ -359,18 +415,38 @@ def _nt_dots(A, B, out, beta):
 # --8<-- [end:gemm_nt_dot]
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True)
+def gemm_nn(A, B, out, beta):
+    """``out = A @ B + beta * out`` for A ``(M, K)``, B ``(K, N)``, out ``(M, N)``.
+
+    Backprop's input gradient ``dX = dY @ W`` (the book's ``(w^{l+1})^T delta^{l+1}``, one
+    row per sample). ``beta`` 0 overwrites ``out`` (its old values are ignored), 1 accumulates.
+    Mirrors ``torch.addmm(out, A, B, beta=beta)``.
+    """
+    return _gemm(A, False, B, False, out, beta)
+
+
+@njit(cache=True)
+def gemm_tn(A, B, out, beta):
+    """``out = A.T @ B + beta * out`` for A ``(K, M)``, B ``(K, N)``, out ``(M, N)``.
+
+    Backprop's weight gradient ``dW = dY.T @ X`` (``beta=1`` accumulates into ``.grad``).
+    """
+    return _gemm(A, True, B, False, out, beta)
+
+
+@njit(cache=True)
 def gemm_nt(A, B, out, beta):
     """``out = A @ B.T + beta * out`` for A ``(M, K)``, B ``(N, K)``, out ``(M, N)``.
 
-    The Linear layer's forward ``X @ W.T`` (the book's ``w a``, one row per sample).
-    Few rows: dot products of contiguous rows. Many: slabs of ``B.T`` packed, then the shared
-    register block.
+    The Linear layer's forward ``X @ W.T`` (the book's ``w a``, one row per sample). With
+    fewer rows than two micro-tiles (the book's mini-batch of 10) a row of ``W`` is worth a
+    dot product with each row of X rather than a transposed copy.
     """
-    if A.shape[0] < NT_DOT_ROWS or B.shape[0] < NT_DOT_COLS:
+    if A.shape[0] < 2 * MR:
         _nt_dots(A, B, out, beta)
         return out
-    return _dispatch(A, _dynamic(False), B, _dynamic(True), out, beta)
+    return _gemm(A, False, B, True, out, beta)
 
 
 def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = False,
