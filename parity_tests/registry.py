@@ -361,12 +361,14 @@ OPTIMIZERS: dict[str, OptimizerEntry] = {
 #: The completeness test checks that the test exists.
 _CONV, _POOL = "test_conv_parity.py::test_conv2d", "test_conv_parity.py::test_pool"
 _BN = "test_conv_parity.py::test_batchnorm_steps_then_eval"
+_DIRECT = "test_conv_kernels.py::test_direct_conv_at_model_shapes"
 ELSEWHERE: dict[str, str] = {
     # the book's fused whole-epoch kernel, stepped against autograd
     "forward_row": "test_book_kernels.py::test_sgd_epoch_matches_torch",
     "sgd_epoch": "test_book_kernels.py::test_sgd_epoch_matches_torch",
     # convolution, pooling, BatchNorm (running statistics over steps), Dropout (shared masks)
     "Conv2d": _CONV, "im2col": _CONV, "col2im": _CONV, "rows_to_nchw": _CONV, "nchw_to_rows": _CONV,
+    "conv2d_forward": _DIRECT, "conv2d_backward_input": _DIRECT, "conv2d_backward_weight": _DIRECT,
     "MaxPool2d": _POOL, "AvgPool2d": _POOL, "maxpool_forward": _POOL, "maxpool_backward": _POOL,
     "avgpool_forward": _POOL, "avgpool_backward": _POOL,
     "BatchNorm1d": _BN, "BatchNorm2d": _BN, "batchnorm_train_forward": _BN,

@@ -12,9 +12,21 @@ W ``(C_out, C_in, kh, kw)``; zero padding ``pad`` and ``stride`` on both axes.
 
 from __future__ import annotations
 
-from numba import prange
+import numpy as np
+from numba import njit, prange
 
 from .dispatch import serial_or_parallel
+from .matmul import PARALLEL_FLOPS, THREADS
+from .microkernel import (
+    MR,
+    NV,
+    VECTOR_BYTES,
+    add_strip,
+    tile_gather_a,
+    tile_gather_a_narrow,
+    tile_gather_b,
+    tile_gather_b_narrow,
+)
 
 
 def out_size(size: int, k: int, stride: int, pad: int) -> int:
@@ -94,3 +106,180 @@ def nchw_to_rows(dY, out):
                 for o in range(Co):
                     out[r, o] = dY[n, o, i, j]
     return out
+
+
+# Direct convolution (stride 1): the micro-kernel of the GEMM, fed windows of the image in place.
+#
+# The padded image of one sample is a flat array; a window's depth index ``k = (c, p, q)`` is the
+# offset ``koff[k] = c*Hp*Wp + p*Wp + q`` into it. Output positions run over the padded width,
+# ``pos = i*Wp + j`` for ``j < Wp``, so that the input row of depth k for 32 consecutive
+# positions is 32 consecutive values ``Xp[koff[k] + pos ...]``: the micro-kernel's B row. The
+# ``Wp - Wo`` extra columns per output row are computed and dropped; nothing is copied nine
+# times as im2col does.
+
+# --8<-- [start:direct_conv]
+@njit(cache=True)
+def _window_offsets(C, kh, kw, Hp, Wp):
+    """koff[(c*kh + p)*kw + q] = c*Hp*Wp + p*Wp + q: where depth (c, p, q) of a window starts."""
+    koff = np.empty(C * kh * kw, np.int64)
+    for c in range(C):
+        for p in range(kh):
+            for q in range(kw):
+                koff[(c * kh + p) * kw + q] = (c * Hp + p) * Wp + q
+    return koff
+
+
+@njit(cache=True, boundscheck=False)
+def _pad_sample(X, n, pad, Xp):
+    """Xp[c*Hp*Wp + (i + pad)*Wp + (j + pad)] = X[n, c, i, j]: one image, zero-padded, flat.
+
+    Xp is zeros beyond the image (the border, and a tail that windows of the last rows read).
+    """
+    _, C, H, W = X.shape
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    Xp[:] = 0.0
+    for c in range(C):
+        for i in range(H):
+            row = (c * Hp + i + pad) * Wp + pad
+            for j in range(W):
+                Xp[row + j] = X[n, c, i, j]
+
+
+@njit(cache=True, boundscheck=False)
+def _direct_samples(X, pad, W2, kh, kw, koff, b, out, n0, n1):
+    """out[n, o] = sum_k W2[o, k] Xp_n[koff[k] + pos] + b[o] for samples n0:n1."""
+    _, C, H, Wd = X.shape
+    _, Co, Ho, Wo = out.shape
+    Hp, Wp = H + 2 * pad, Wd + 2 * pad
+    K = C * kh * kw
+    VL = VECTOR_BYTES // out.itemsize
+    NR = NV * VL
+    P = Ho * Wp
+    Xp = np.empty(C * Hp * Wp + Wp + kw, X.dtype)   # one padded image; the tail: reads past the end
+    Yp = np.empty(Co * P, out.dtype)                 # (C_out, Ho * Wp): rows over the padded width
+    flat = out.reshape(out.size)
+    for n in range(n0, n1):
+        _pad_sample(X, n, pad, Xp)
+        for o0 in range(0, Co, MR):
+            m = min(MR, Co - o0)
+            for p0 in range(0, P, NR):
+                w = min(NR, P - p0)
+                if w <= VL:
+                    tile_gather_b_narrow(W2, o0 * K, K, 1, Xp, p0, koff, Yp, o0 * P + p0, P, K, m, w, False)
+                else:
+                    tile_gather_b(W2, o0 * K, K, 1, Xp, p0, koff, Yp, o0 * P + p0, P, K, m, w, False)
+        for o in range(Co):                          # drop the extra columns, add the bias
+            for i in range(Ho):
+                dst = ((n * Co + o) * Ho + i) * Wo
+                for j0 in range(0, Wo, NR):
+                    add_strip(flat, dst + j0, Yp, o * P + i * Wp + j0, min(NR, Wo - j0), b[o])
+
+
+@njit(cache=True, parallel=True)
+def _direct_parallel(X, pad, W2, kh, kw, koff, b, out, parts):
+    N = X.shape[0]
+    per = (N + parts - 1) // parts
+    for t in prange(parts):
+        _direct_samples(X, pad, W2, kh, kw, koff, b, out, min(N, t * per), min(N, (t + 1) * per))
+
+
+@njit(cache=True)
+def conv2d_forward(X, W, b, pad, out):
+    """``out[n, o, i, j] = sum_{c,p,q} W[o, c, p, q] X[n, c, i + p - pad, j + q - pad] + b[o]``.
+
+    Stride 1, zero padding ``pad``; X ``(N, C, H, W)``, W ``(C_out, C, kh, kw)``, b ``(C_out,)``,
+    out ``(N, C_out, H + 2 pad - kh + 1, W + 2 pad - kw + 1)``. Samples are shared among the
+    threads when the work is large enough.
+    """
+    N, C, H, Wd = X.shape
+    Co, _, kh, kw = W.shape
+    Hp, Wp = H + 2 * pad, Wd + 2 * pad
+    koff = _window_offsets(C, kh, kw, Hp, Wp)
+    W2 = np.ascontiguousarray(W).reshape(W.size)       # (C_out, K) row-major
+    if N > 1 and 2 * N * Co * out.shape[2] * Wp * C * kh * kw >= PARALLEL_FLOPS:
+        _direct_parallel(X, pad, W2, kh, kw, koff, b, out, min(N, THREADS))
+    else:
+        _direct_samples(X, pad, W2, kh, kw, koff, b, out, 0, N)
+    return out
+
+
+@njit(cache=True)
+def conv2d_backward_input(dY, W, pad, dX):
+    """``dX = dY (*) rot180(W)^T``: the full correlation, as a forward pass with padding k-1-pad.
+
+    ``dX[n, c, y, x] = sum_{o,p,q} dY[n, o, y - p + pad, x - q + pad] W[o, c, p, q]``: with dY
+    padded by ``kh - 1 - pad`` it is a plain correlation with the flipped filters
+    ``W'[c, o, p, q] = W[o, c, kh-1-p, kw-1-q]``. Needs ``pad <= kh - 1`` (and kw).
+    """
+    Wf = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, C_out, kh, kw)
+    return conv2d_forward(dY, Wf, np.zeros(Wf.shape[0], dY.dtype), W.shape[2] - 1 - pad, dX)
+
+
+@njit(cache=True, boundscheck=False)
+def _weight_samples(X, dY, pad, kh, kw, koff, dWT, n0, n1):
+    """dWT[k, o] = sum_{n0 <= n < n1} sum_pos Xp_n[koff[k] + pos] dYt_n[pos, o] (overwritten).
+
+    Per sample: its padded image Xp_n, and dY_n transposed to rows over the padded width
+    ``dYt_n[i*Wp + j, o] = dY[n, o, i, j]`` (zeros for j >= Wo); both stay in cache for the tiles.
+    """
+    _, C, H, Wd = X.shape
+    _, Co, Ho, Wo = dY.shape
+    Hp, Wp = H + 2 * pad, Wd + 2 * pad
+    K = koff.shape[0]
+    VL = VECTOR_BYTES // dWT.itemsize
+    NR = NV * VL
+    P = Ho * Wp
+    Xp = np.empty(C * Hp * Wp + Wp + kw, X.dtype)
+    dYt = np.zeros(P * Co, dY.dtype)                 # (Ho * Wp, C_out)
+    for n in range(n0, n1):
+        _pad_sample(X, n, pad, Xp)
+        for i in range(Ho):
+            for j in range(Wo):
+                r = (i * Wp + j) * Co
+                for o in range(Co):
+                    dYt[r + o] = dY[n, o, i, j]
+        for k0 in range(0, K, MR):
+            m = min(MR, K - k0)
+            aoff = koff[k0:]
+            for c0 in range(0, Co, NR):
+                w = min(NR, Co - c0)
+                if w <= VL:
+                    tile_gather_a_narrow(Xp, 0, aoff, 1, dYt, c0, Co, dWT, k0 * Co + c0, Co, P, m, w, n > n0)
+                else:
+                    tile_gather_a(Xp, 0, aoff, 1, dYt, c0, Co, dWT, k0 * Co + c0, Co, P, m, w, n > n0)
+
+
+@njit(cache=True, parallel=True)
+def _weight_parallel(X, dY, pad, kh, kw, koff, dWTs):
+    N, parts = X.shape[0], dWTs.shape[0]
+    per = (N + parts - 1) // parts
+    for t in prange(parts):
+        _weight_samples(X, dY, pad, kh, kw, koff, dWTs[t], min(N, t * per), min(N, (t + 1) * per))
+
+
+@njit(cache=True)
+def conv2d_backward_weight(X, dY, pad, dW):
+    """``dW[o, c, p, q] += sum_{n,i,j} dY[n, o, i, j] X[n, c, i + p - pad, j + q - pad]``.
+
+    Stride 1; X ``(N, C, H, W)``, dY ``(N, C_out, Ho, Wo)``, dW ``(C_out, C, kh, kw)`` accumulated
+    into. Computed as ``dW^T (K, C_out)``: its rows are windows ``koff[k]`` of the padded image,
+    its depth every output position; threads take shares of the samples, then their sums add.
+    """
+    N, C, H, Wd = X.shape
+    Co, _, kh, kw = dW.shape
+    Wp = Wd + 2 * pad
+    K = C * kh * kw
+    koff = _window_offsets(C, kh, kw, H + 2 * pad, Wp)
+    parts = min(N, THREADS) if 2 * N * Co * dY.shape[2] * Wp * K >= PARALLEL_FLOPS else 1
+    dWTs = np.zeros((parts, K * Co), dW.dtype)         # (parts, K, C_out): one sum per thread
+    if parts > 1:
+        _weight_parallel(X, dY, pad, kh, kw, koff, dWTs)
+    else:
+        _weight_samples(X, dY, pad, kh, kw, koff, dWTs[0], 0, N)
+    dW2 = dW.reshape(Co, K)
+    for t in range(parts):
+        for k in range(K):
+            for o in range(Co):
+                dW2[o, k] += dWTs[t, k * Co + o]
+    return dW
+# --8<-- [end:direct_conv]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.conv import col2im, im2col, nchw_to_rows, out_size, rows_to_nchw
+from ..kernels.conv import (
+    col2im,
+    conv2d_backward_input,
+    conv2d_backward_weight,
+    conv2d_forward,
+    im2col,
+    nchw_to_rows,
+    out_size,
+    rows_to_nchw,
+)
 from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
 from ..kernels.pool import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
 from .checks import check_grad, check_input
@@ -23,7 +32,9 @@ class Conv2d(Module):
     """``torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias)``, square kernels.
 
     Y ``(N, C_out, H_out, W_out)``: ``Y[n, o] = sum_c W[o, c] (*) X[n, c] + b[o]`` (cross-correlation).
-    Backward: ``dW += dY_rows^T cols``, ``db += sum dY``, ``dX = col2im(dY_rows W)``.
+    Backward: ``dW += dY (*) X``, ``db += sum dY``, ``dX = dY (*) rot180(W)`` (the full correlation).
+    Stride 1 runs the direct kernels (``kernels.conv.conv2d_*``); other strides im2col + GEMM
+    (``dW += dY_rows^T cols``, ``dX = col2im(dY_rows W)``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -40,7 +51,11 @@ class Conv2d(Module):
         self.weight = Parameter(rng.uniform(-bound, bound, shape).astype(dtype))
         self.bias = Parameter(rng.uniform(-bound, bound, out_channels).astype(dtype)) if bias else None
         self._params["bias"] = self.bias
+        self._x: np.ndarray | None = None
         self._cols: np.ndarray | None = None
+        # Stride 1 (every model here): the direct kernels, which read windows of the image in
+        # place. Otherwise im2col + GEMM, which copies each window into a row first.
+        self._direct = stride == 1 and padding <= kernel_size - 1
 
     @property
     def name(self) -> str:
@@ -54,27 +69,37 @@ class Conv2d(Module):
         Ho, Wo = _window_check(self.name, X, k, s, p)
         N = X.shape[0]
         X = np.ascontiguousarray(X)
+        b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
+        self._x, self._cols = X, None
+        out = np.empty((N, self.out_channels, Ho, Wo), W.dtype)                       # (N, C_out, Ho, Wo)
+        if self._direct:
+            return conv2d_forward(X, W, b, p, out)
         cols = im2col(X, k, k, s, p, np.empty((N * Ho * Wo, W[0].size), W.dtype))  # (N*Ho*Wo, C*k*k)
         rows = gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
                        0.0)                                                           # (N*Ho*Wo, C_out)
-        b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
-        self._cols, self._x_shape = cols, X.shape
-        return rows_to_nchw(rows, b, np.empty((N, self.out_channels, Ho, Wo), W.dtype))
+        self._cols = cols
+        return rows_to_nchw(rows, b, out)
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
+    def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        X = self._x
+        N, _, H, W_ = X.shape if X is not None else (0, 0, 0, 0)
+        k, s, p = self.kernel_size, self.stride, self.padding
+        Ho, Wo = out_size(H, k, s, p), out_size(W_, k, s, p)
+        check_grad(self.name, dY, None if X is None else (N, self.out_channels, Ho, Wo))
+        dY = np.ascontiguousarray(dY, dtype=X.dtype)
+        if self.bias is not None:
+            self.bias.grad += dY.sum(axis=(0, 2, 3))
+        W = self.weight.data
+        if self._direct:
+            conv2d_backward_weight(X, dY, p, self.weight.grad)                     # dW += dY (*) X
+            return conv2d_backward_input(dY, W, p, np.empty_like(X)) if needs_input_grad else None
         cols = self._cols
-        N, _, H, W_ = self._x_shape if cols is not None else (0, 0, 0, 0)
-        Ho, Wo = out_size(H, self.kernel_size, self.stride, self.padding), out_size(W_, self.kernel_size,
-                                                                                    self.stride, self.padding)
-        check_grad(self.name, dY, None if cols is None else (N, self.out_channels, Ho, Wo))
-        dY = np.ascontiguousarray(dY, dtype=cols.dtype)
         rows = nchw_to_rows(dY, np.empty((len(cols), self.out_channels), cols.dtype))      # (N*Ho*Wo, C_out)
         gemm_tn(rows, cols, self.weight.grad.reshape(self.out_channels, -1), 1.0)          # (C_out, C*k*k)
-        if self.bias is not None:
-            self.bias.grad += rows.sum(axis=0)
-        dcols = gemm_nn(rows, self.weight.data.reshape(self.out_channels, -1), np.empty_like(cols), 0.0)
-        return col2im(dcols, self.kernel_size, self.kernel_size, self.stride, self.padding,
-                      np.empty(self._x_shape, cols.dtype))
+        if not needs_input_grad:
+            return None
+        dcols = gemm_nn(rows, W.reshape(self.out_channels, -1), np.empty_like(cols), 0.0)
+        return col2im(dcols, k, k, s, p, np.empty(X.shape, cols.dtype))
     # --8<-- [end:conv2d]
 
     def extra_repr(self) -> str:

@@ -1,0 +1,224 @@
+"""The register-tiled micro-kernel every product of scratchnet runs on, in LLVM IR.
+
+One call computes one tile of ``MR`` rows by ``NV`` vectors of an output, summing over a depth
+``k``: ``C[i, j] (+)= sum_k A(i, k) B(k, j)``. The ``MR x NV`` accumulators live in registers for
+the whole depth loop, so each multiply-add needs no load or store of C; that is what makes a
+GEMM fast, and what a loop in Numba's Python could not get from LLVM (it keeps such
+accumulators in memory because it cannot prove that arrays don't alias).
+
+Where the operands' rows are comes in three forms, one intrinsic each:
+
+- ``tile``: A(i, k) at ``A[a0 + i*a_rs + k*a_cs]``, B(k, :) at ``B[b0 + k*b_rs]``
+  (packed panels, row-major matrices, or a transpose read in place);
+- ``tile_gather_b``: B(k, :) at ``B[b0 + boff[k]]`` — a convolution's input window:
+  depth ``k = (c, p, q)`` is a shifted row of the image;
+- ``tile_gather_a``: A(i, k) at ``A[a0 + aoff[i] + k*a_cs]`` — the weight gradient of a
+  convolution, whose rows ``i = (c, p, q)`` are shifted windows of the image.
+
+``_narrow`` versions hold one vector per row, for a last tile that fits in one.
+"""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# Vector registers of the machine: 64 bytes with AVX-512, else 32 (AVX2).
+VECTOR_BYTES = 64 if "+avx512f" in llvm.get_host_cpu_features().flatten() else 32
+MR = 8                     # rows of a micro-tile
+NV = 2                     # vectors per micro-tile row: NR = NV * VECTOR_BYTES / itemsize columns
+
+
+class _VectorOps:
+    """LLVM IR helpers for one dtype: vectors of ``VECTOR_BYTES``, masked loads and stores, FMA."""
+
+    def __init__(self, context, builder, dtype) -> None:
+        self.builder = builder
+        self.size = dtype.bitwidth // 8
+        self.VL = VECTOR_BYTES // self.size
+        self.vty = ir.VectorType(context.get_data_type(dtype), self.VL)
+        self.vptr = self.vty.as_pointer()
+        i1, self.i32, self.i64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
+        mty = ir.VectorType(i1, self.VL)
+        module, suffix = builder.module, f"v{self.VL}f{dtype.bitwidth}"
+        self._fma = cgutils.get_or_insert_function(module, ir.FunctionType(self.vty, [self.vty] * 3),
+                                                   f"llvm.fma.{suffix}")
+        self._load = cgutils.get_or_insert_function(
+            module, ir.FunctionType(self.vty, [self.vptr, self.i32, mty, self.vty]), f"llvm.masked.load.{suffix}.p0")
+        self._store = cgutils.get_or_insert_function(
+            module, ir.FunctionType(ir.VoidType(), [self.vty, self.vptr, self.i32, mty]),
+            f"llvm.masked.store.{suffix}.p0")
+        for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
+            set.add(builder.function.attributes, attr)  # 512-bit registers legal in this function
+        self.align = ir.Constant(self.i32, self.size)
+        self.zero = ir.Constant(self.vty, [0.0] * self.VL)
+        self.lanes = ir.Constant(ir.VectorType(self.i64, self.VL), list(range(self.VL)))
+
+    def const(self, v: int) -> ir.Constant:
+        return ir.Constant(self.i64, v)
+
+    def splat(self, x, ty=None):
+        """A vector of VL copies of the scalar x."""
+        b = self.builder
+        v = b.insert_element(ir.Constant(ir.VectorType(ty or x.type, self.VL), ir.Undefined), x,
+                             ir.Constant(self.i32, 0))
+        return b.shuffle_vector(v, v, ir.Constant(ir.VectorType(self.i32, self.VL), [0] * self.VL))
+
+    def mask(self, n, v: int):
+        """Lanes of vector v (columns v*VL ...) that lie before column n."""
+        return self.builder.icmp_signed("<", self.lanes, self.splat(self.builder.sub(n, self.const(v * self.VL))))
+
+    def vector_at(self, base, offset: int | ir.Value):
+        off = self.const(offset) if isinstance(offset, int) else offset
+        return self.builder.bitcast(self.builder.gep(base, [off]), self.vptr)
+
+    def load(self, ptr, mask):
+        return self.builder.call(self._load, [ptr, self.align, mask, self.zero])
+
+    def store(self, x, ptr, mask) -> None:
+        self.builder.call(self._store, [x, ptr, self.align, mask])
+
+    def fma(self, a, b, c):
+        return self.builder.call(self._fma, [a, b, c])
+
+
+# --8<-- [start:gemm_microkernel]
+def _tile_kernel(nv: int, gather: str | None = None):
+    """The micro-kernel for tiles ``MR`` rows by ``nv`` vectors, as a Numba intrinsic:
+
+    ``tile(A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate)`` computes
+    ``C[c0 + i*ldc + j] (+)= sum_k A[a0 + i*a_rs + k*a_cs] * B[b0 + k*b_rs + j]``; with
+    ``gather="a"`` the argument ``a_rs`` is an int64 array and row i starts at ``a0 + a_rs[i]``,
+    with ``gather="b"`` ``b_rs`` is one and depth k's row of B starts at ``b0 + b_rs[k]``.
+
+    For ``i < m <= MR`` and ``j < n <= NR``, ``k < kc``; ``accumulate`` False overwrites the tile
+    (its old values, even NaN, are never read into the result). Written in LLVM IR because this
+    is the one piece that must be exact about registers: the ``MR x NV`` vector accumulators live
+    in phi nodes across the depth loop (nothing to spill or alias), each step loads NV vectors of
+    a B row, broadcasts MR values of A and issues ``MR * NV`` fused multiply-adds. Columns past
+    ``n`` are masked off; rows past ``m`` re-read row ``m - 1`` and are not stored. Each element
+    is summed in k order with one rounding per term (``llvm.fma``), then added to C.
+    """
+
+    def codegen(context, builder, sig, args):
+        A_, a0_, ars, acs, B_, b0_, brs, C_, c0_, ldc_, kc_, m_, n_, acc_flag = args
+        ops = _VectorOps(context, builder, sig.args[0].dtype)
+        const, VL = ops.const, ops.VL
+        pa, pb, pc = (builder.gep(context.make_array(t)(context, builder, v).data, [o])
+                      for t, v, o in ((sig.args[0], A_, a0_), (sig.args[4], B_, b0_), (sig.args[7], C_, c0_)))
+        masks = [ops.mask(n_, v) for v in range(nv)]
+        last = builder.sub(m_, const(1))
+        rows = [builder.select(builder.icmp_signed("<", const(i), m_), const(i), last)
+                for i in range(MR)]  # rows past m read row m - 1: valid memory, result dropped
+        if gather == "a":  # row i starts at aoff[i]
+            aoff = context.make_array(sig.args[2])(context, builder, ars).data
+            rows = [builder.load(builder.gep(aoff, [r])) for r in rows]
+        else:
+            rows = [builder.mul(r, ars) for r in rows]
+        if gather == "b":
+            boff = context.make_array(sig.args[6])(context, builder, brs).data
+
+        entry = builder.basic_block
+        loop, done = builder.append_basic_block("uk.loop"), builder.append_basic_block("uk.done")
+        builder.cbranch(builder.icmp_signed(">", kc_, const(0)), loop, done)
+
+        # --8<-- [start:gemm_microkernel_loop]
+        builder.position_at_end(loop)  # one depth k: acc[i][v] += A[i, k] * B[k, v*VL:(v+1)*VL]
+        k = builder.phi(ops.i64)
+        acc = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
+        b_row = builder.gep(pb, [builder.load(builder.gep(boff, [k])) if gather == "b" else builder.mul(k, brs)])
+        b = [ops.load(ops.vector_at(b_row, v * VL), masks[v]) for v in range(nv)]
+        a_col = builder.gep(pa, [builder.mul(k, acs)])
+        new = []
+        for i in range(MR):
+            a = ops.splat(builder.load(builder.gep(a_col, [rows[i]])))  # broadcast A[i, k]
+            new.append([ops.fma(a, b[v], acc[i][v]) for v in range(nv)])
+        k_next = builder.add(k, const(1))
+        k.add_incoming(const(0), entry)
+        k.add_incoming(k_next, loop)
+        for i in range(MR):
+            for v in range(nv):
+                acc[i][v].add_incoming(ops.zero, entry)
+                acc[i][v].add_incoming(new[i][v], loop)
+        builder.cbranch(builder.icmp_signed("<", k_next, kc_), loop, done)
+        # --8<-- [end:gemm_microkernel_loop]
+
+        builder.position_at_end(done)  # C tile (+)= accumulators, row by row while i < m
+        total = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
+        for i in range(MR):
+            for v in range(nv):
+                total[i][v].add_incoming(ops.zero, entry)
+                total[i][v].add_incoming(new[i][v], loop)
+        with builder.if_else(acc_flag) as (add, overwrite):
+            for accumulate in (True, False):
+                with add if accumulate else overwrite:
+                    for i in range(MR):
+                        with builder.if_then(builder.icmp_signed("<", const(i), m_)):
+                            row = builder.gep(pc, [builder.mul(const(i), ldc_)])
+                            for v in range(nv):
+                                p, x = ops.vector_at(row, v * VL), total[i][v]
+                                if accumulate:
+                                    x = builder.fadd(ops.load(p, masks[v]), x)
+                                ops.store(x, p, masks[v])
+        return context.get_dummy_value()
+
+    def kernel(typingctx, A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate):
+        if not (isinstance(A, types.Array) and A.dtype in (types.float32, types.float64)
+                and B.dtype == A.dtype and C.dtype == A.dtype):
+            return None
+        for table, wanted in ((a_rs, gather == "a"), (b_rs, gather == "b")):
+            if isinstance(table, types.Array) != wanted or (wanted and table.dtype != types.int64):
+                return None
+        return types.none(A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate), codegen
+
+    kernel.__doc__ = _tile_kernel.__doc__
+    return intrinsic(kernel)
+
+
+tile = _tile_kernel(NV)                 # tiles NR = NV vectors wide
+tile_narrow = _tile_kernel(1)           # a last tile that fits in one vector
+tile_gather_b = _tile_kernel(NV, "b")   # B's rows at offsets boff[k]
+tile_gather_b_narrow = _tile_kernel(1, "b")
+tile_gather_a = _tile_kernel(NV, "a")   # A's rows at offsets aoff[i]
+tile_gather_a_narrow = _tile_kernel(1, "a")
+# --8<-- [end:gemm_microkernel]
+
+
+def _strip_kernel(add: bool):
+    """``dst[d0:d0+n] = src[s0:s0+n] (+ c)`` for ``n <= NR``: NV masked vector loads and stores.
+
+    Packing and un-padding copy short strips; a NumPy slice per strip costs more than the copy.
+    """
+
+    def codegen(context, builder, sig, args):
+        dst_, d0_, src_, s0_, n_ = args[:5]
+        ops = _VectorOps(context, builder, sig.args[0].dtype)
+        pd = builder.gep(context.make_array(sig.args[0])(context, builder, dst_).data, [d0_])
+        ps = builder.gep(context.make_array(sig.args[2])(context, builder, src_).data, [s0_])
+        for v in range(NV):
+            mask = ops.mask(n_, v)
+            x = ops.load(ops.vector_at(ps, v * ops.VL), mask)
+            if add:
+                x = builder.fadd(x, ops.splat(args[5]))
+            ops.store(x, ops.vector_at(pd, v * ops.VL), mask)
+        return context.get_dummy_value()
+
+    def typed(dst, src):
+        return isinstance(dst, types.Array) and dst.dtype in (types.float32, types.float64) and src.dtype == dst.dtype
+
+    if add:
+        def kernel(typingctx, dst, d0, src, s0, n, c):
+            return (types.none(dst, d0, src, s0, n, dst.dtype), codegen) if typed(dst, src) else None
+    else:
+        def kernel(typingctx, dst, d0, src, s0, n):
+            return (types.none(dst, d0, src, s0, n), codegen) if typed(dst, src) else None
+
+    kernel.__doc__ = _strip_kernel.__doc__
+    return intrinsic(kernel)
+
+
+copy_strip = _strip_kernel(add=False)  # copy_strip(dst, d0, src, s0, n)
+add_strip = _strip_kernel(add=True)    # add_strip(dst, d0, src, s0, n, c): the copy plus c
