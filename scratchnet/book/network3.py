@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import activations as K
+from ..kernels.matmul import matmul
 from ..nn.conv import Conv2d, MaxPool2d
 
 
@@ -136,8 +137,8 @@ class FullyConnectedLayer:
         else:
             self._mask = None
             w = (1 - self.p_dropout) * self.w  # inference: the expected input, as the book scales
-        self._x = x
-        self._z = x @ w + self.b                                                    # (m, n_out)
+        self._x = x = np.ascontiguousarray(x)
+        self._z = matmul(x, np.ascontiguousarray(w)) + self.b                      # (m, n_out)
         self._a = self._activate(self._z)
         return self._a
     # --8<-- [end:dropout_layer]
@@ -149,11 +150,11 @@ class FullyConnectedLayer:
         return d_out * _derivative(self.activation_fn, self._z, self._a)
 
     def backward(self, d_out: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        dz = self._delta(d_out)
-        d_in = dz @ self.w.T
+        dz = np.ascontiguousarray(self._delta(d_out))                             # (m, n_out)
+        d_in = matmul(dz, self.w, trans_b=True)                                  # (m, n_in)
         if self._mask is not None:
             d_in = d_in * self._mask
-        return d_in, [self._x.T @ dz, dz.sum(axis=0)]
+        return d_in, [matmul(self._x, dz, trans_a=True), dz.sum(axis=0)]
 
 
 class SoftmaxLayer(FullyConnectedLayer):

@@ -16,9 +16,13 @@ from numba import prange
 
 from .dispatch import serial_or_parallel
 
+# The per-channel sums may be added in any order ("reassoc"), so that they vectorise; every
+# other operation is IEEE as written. ``error_model="numpy"`` is not needed: no division in a loop.
+SUMS = {"reassoc"}
+
 
 # --8<-- [start:batchnorm]
-@serial_or_parallel()
+@serial_or_parallel(fastmath=SUMS)
 def batchnorm_train_forward(X, gamma, beta, eps, Y, xhat, mean, var, invstd):
     """Per channel c: mean, biased var over (N, S); fills Y, xhat and the saved statistics."""
     N, C, S = X.shape
@@ -44,7 +48,7 @@ def batchnorm_train_forward(X, gamma, beta, eps, Y, xhat, mean, var, invstd):
                 Y[n, c, k] = gamma[c] * xh + beta[c]
 
 
-@serial_or_parallel()
+@serial_or_parallel(fastmath=SUMS)
 def batchnorm_train_backward(dY, xhat, gamma, invstd, dX, dgamma, dbeta):
     """dX from the formula above; dgamma, dbeta ACCUMULATE (+=) like every parameter gradient."""
     N, C, S = dY.shape
@@ -78,7 +82,7 @@ def batchnorm_eval_forward(X, gamma, beta, running_mean, running_var, eps, Y, xh
                 Y[n, c, k] = gamma[c] * xh + beta[c]
 
 
-@serial_or_parallel()
+@serial_or_parallel(fastmath=SUMS)
 def batchnorm_eval_backward(dY, xhat, gamma, running_var, eps, dX, dgamma, dbeta):
     """Evaluation mode's gradient: dX = dY gamma / sqrt(running_var + eps)."""
     N, C, S = dY.shape

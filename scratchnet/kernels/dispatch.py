@@ -2,25 +2,38 @@
 
 A ``prange`` loop wakes the thread pool on every call; for a mini-batch of ten small images that
 costs more than the work. ``serial_or_parallel`` compiles a body both ways and calls the
-threaded one only when the first array argument holds at least ``min_elements`` values (the
-threaded one is compiled on its first such call).
+threaded one only when the first array argument holds at least ``min_elements`` values.
+
+Both compilations are cached on disk. Numba names a cache entry after the function's qualified
+name, so the threaded twin is the same code under the name ``<name>.threaded``; with one name,
+the second compilation would overwrite the first one's entry.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 
 from numba import njit
 
 
-def serial_or_parallel(min_elements: int = 1 << 16) -> Callable:
-    """Decorator: ``fn`` jitted serially and with ``parallel=True``; dispatch on ``args[0].size``."""
+def _twin(fn: Callable, suffix: str) -> Callable:
+    """A copy of ``fn`` (same code, globals and defaults) whose qualified name ends in ``suffix``."""
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = f"{fn.__qualname__}.{suffix}"
+    twin.__module__, twin.__doc__ = fn.__module__, fn.__doc__
+    return twin
+
+
+def serial_or_parallel(min_elements: int = 1 << 16, fastmath: bool | set[str] = False) -> Callable:
+    """Decorator: ``fn`` jitted serially and with ``parallel=True``; dispatch on ``args[0].size``.
+
+    ``fastmath`` is passed to both compilations (e.g. ``{"reassoc"}`` lets a sum vectorise).
+    """
 
     def wrap(fn: Callable) -> Callable:
-        serial = njit(cache=True)(fn)
-        # Not cached: Numba's cache keys a function by its source and signature, not its options,
-        # so a second cached compilation of the same body would overwrite the serial one.
-        threaded = njit(parallel=True)(fn)
+        serial = njit(cache=True, fastmath=fastmath)(fn)
+        threaded = njit(cache=True, parallel=True, fastmath=fastmath)(_twin(fn, "threaded"))
 
         def dispatch(*args):
             return (threaded if args[0].size >= min_elements else serial)(*args)

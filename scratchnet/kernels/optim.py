@@ -4,6 +4,9 @@ Each updates one parameter in place; ``p``, ``g`` and the state arrays are C-con
 shape (any number of axes: they are walked flat) and one dtype. Scalars are Python floats, so
 float32 parameters are updated in float64 arithmetic and rounded on the store: equal to
 torch's float32 update up to that rounding, and exactly its formula in float64.
+
+``error_model="numpy"``: a float division by zero gives inf as in NumPy instead of raising,
+which takes the check (and its branch) out of the loop, so the loop vectorises (about 8x here).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from numba import njit
 
 
 # --8<-- [start:sgd_step]
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
     """One ``torch.optim.SGD`` update of ``p`` in place, from its gradient ``g``.
 
@@ -40,7 +43,7 @@ def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
 
 
 # --8<-- [start:adam_step]
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     """One ``torch.optim.Adam`` (``decoupled=False``) or ``AdamW`` (``True``) update, in place.
 
