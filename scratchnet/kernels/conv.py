@@ -1,13 +1,17 @@
-"""Convolution as im2col + the project's GEMM, and its two gradients through col2im.
+"""Convolution: direct kernels for stride 1, im2col + the project's GEMM for other strides.
 
-Choice: im2col + GEMM rather than a direct 7-deep loop, because the GEMM is the one kernel
-already blocked and vectorised; im2col costs one pass that writes ``kh*kw`` copies of the input
-(``benchmarks/test_conv.py`` measures both sides). Layouts are PyTorch's: X ``(N, C, H, W)``,
-W ``(C_out, C_in, kh, kw)``; zero padding ``pad`` and ``stride`` on both axes.
+Choice, by measurement (``benchmarks/test_conv.py`` times both on every conv layer of the zoo):
+the direct kernels feed the GEMM's register-tiled micro-kernel straight from the padded image,
+through a table of window offsets, so each input value is read where it lies; im2col first
+writes ``kh*kw`` copies of the input into a matrix, then multiplies it. On the zoo's layers
+the copies cost as much as the products (and col2im's scatter-add as much again in the
+backward pass), so the direct path is the default wherever it applies: stride 1, padding up
+to ``k - 1`` — every model here. im2col + GEMM remains for strides above 1.
+Layouts are PyTorch's: X ``(N, C, H, W)``, W ``(C_out, C_in, kh, kw)``.
 
     H_out = (H + 2 pad - kh) // stride + 1            (same for W)
+    Y[n, o, i, j] = sum_{c,p,q} W[o, c, p, q] X[n, c, i*stride + p - pad, j*stride + q - pad] + b[o]
     cols[(n, i, j), (c, p, q)] = X[n, c, i*stride + p - pad, j*stride + q - pad]   (0 outside)
-    Y[n, o, i, j] = sum_{c,p,q} W[o, c, p, q] cols[(n, i, j), (c, p, q)] + b[o]
 """
 
 from __future__ import annotations
@@ -117,7 +121,7 @@ def nchw_to_rows(dY, out):
 # ``Wp - Wo`` extra columns per output row are computed and dropped; nothing is copied nine
 # times as im2col does.
 
-# --8<-- [start:direct_conv]
+# --8<-- [start:window_offsets]
 @njit(cache=True)
 def _window_offsets(C, kh, kw, Hp, Wp):
     """koff[(c*kh + p)*kw + q] = c*Hp*Wp + p*Wp + q: where depth (c, p, q) of a window starts."""
@@ -127,6 +131,9 @@ def _window_offsets(C, kh, kw, Hp, Wp):
             for q in range(kw):
                 koff[(c * kh + p) * kw + q] = (c * Hp + p) * Wp + q
     return koff
+
+
+# --8<-- [end:window_offsets]
 
 
 @njit(cache=True, boundscheck=False)
@@ -145,6 +152,7 @@ def _pad_sample(X, n, pad, Xp):
                 Xp[row + j] = X[n, c, i, j]
 
 
+# --8<-- [start:direct_forward]
 @njit(cache=True, boundscheck=False)
 def _direct_samples(X, pad, W2, kh, kw, koff, b, out, n0, n1):
     """out[n, o] = sum_k W2[o, k] Xp_n[koff[k] + pos] + b[o] for samples n0:n1."""
@@ -175,6 +183,9 @@ def _direct_samples(X, pad, W2, kh, kw, koff, b, out, n0, n1):
                     add_strip(flat, dst + j0, Yp, o * P + i * Wp + j0, min(NR, Wo - j0), b[o])
 
 
+# --8<-- [end:direct_forward]
+
+
 @njit(cache=True, parallel=True)
 def _direct_parallel(X, pad, W2, kh, kw, koff, b, out, parts):
     N = X.shape[0]
@@ -203,6 +214,7 @@ def conv2d_forward(X, W, b, pad, out):
     return out
 
 
+# --8<-- [start:direct_input]
 @njit(cache=True)
 def conv2d_backward_input(dY, W, pad, dX):
     """``dX = dY (*) rot180(W)^T``: the full correlation, as a forward pass with padding k-1-pad.
@@ -215,6 +227,10 @@ def conv2d_backward_input(dY, W, pad, dX):
     return conv2d_forward(dY, Wf, np.zeros(Wf.shape[0], dY.dtype), W.shape[2] - 1 - pad, dX)
 
 
+# --8<-- [end:direct_input]
+
+
+# --8<-- [start:direct_weight]
 @njit(cache=True, boundscheck=False)
 def _weight_samples(X, dY, pad, kh, kw, koff, dWT, n0, n1):
     """dWT[k, o] = sum_{n0 <= n < n1} sum_pos Xp_n[koff[k] + pos] dYt_n[pos, o] (overwritten).
@@ -247,6 +263,9 @@ def _weight_samples(X, dY, pad, kh, kw, koff, dWT, n0, n1):
                     tile_gather_a_narrow(Xp, 0, aoff, 1, dYt, c0, Co, dWT, k0 * Co + c0, Co, P, m, w, n > n0)
                 else:
                     tile_gather_a(Xp, 0, aoff, 1, dYt, c0, Co, dWT, k0 * Co + c0, Co, P, m, w, n > n0)
+
+
+# --8<-- [end:direct_weight]
 
 
 @njit(cache=True, parallel=True)
@@ -282,4 +301,3 @@ def conv2d_backward_weight(X, dY, pad, dW):
             for o in range(Co):
                 dW2[o, k] += dWTs[t, k * Co + o]
     return dW
-# --8<-- [end:direct_conv]

@@ -53,9 +53,10 @@ class Conv2d(Module):
         self._params["bias"] = self.bias
         self._x: np.ndarray | None = None
         self._cols: np.ndarray | None = None
-        # Stride 1 (every model here): the direct kernels, which read windows of the image in
-        # place. Otherwise im2col + GEMM, which copies each window into a row first.
-        self._direct = stride == 1 and padding <= kernel_size - 1
+        # "direct" for stride 1 (every model here): kernels that read windows of the image in
+        # place. Otherwise "im2col": each window copied into a row, then the GEMM. Either may be
+        # set by hand where both apply (the benchmarks time both).
+        self.algorithm = "direct" if stride == 1 and padding <= kernel_size - 1 else "im2col"
 
     @property
     def name(self) -> str:
@@ -72,7 +73,10 @@ class Conv2d(Module):
         b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
         self._x, self._cols = X, None
         out = np.empty((N, self.out_channels, Ho, Wo), W.dtype)                       # (N, C_out, Ho, Wo)
-        if self._direct:
+        if self.algorithm == "direct":
+            if s != 1 or p > k - 1:
+                raise ValueError(f"{self.name}: algorithm 'direct' needs stride 1 and padding <= {k - 1}, "
+                                 f"got stride {s}, padding {p} (use 'im2col')")
             return conv2d_forward(X, W, b, p, out)
         cols = im2col(X, k, k, s, p, np.empty((N * Ho * Wo, W[0].size), W.dtype))  # (N*Ho*Wo, C*k*k)
         rows = gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
@@ -90,7 +94,7 @@ class Conv2d(Module):
         if self.bias is not None:
             self.bias.grad += dY.sum(axis=(0, 2, 3))
         W = self.weight.data
-        if self._direct:
+        if self.algorithm == "direct":  # forward checked that it applies
             conv2d_backward_weight(X, dY, p, self.weight.grad)                     # dW += dY (*) X
             return conv2d_backward_input(dY, W, p, np.empty_like(X)) if needs_input_grad else None
         cols = self._cols
