@@ -36,6 +36,8 @@ def conv_configs(draw):
 def test_conv2d(dtype, cfg, data) -> None:
     c = cfg
     ours = Conv2d(c["C"], c["Co"], c["k"], c["stride"], c["pad"], c["bias"], dtype=dtype)
+    if ours.algorithm == "direct":  # where both algorithms apply, either may be asked for
+        ours.algorithm = data.draw(st.sampled_from(["direct", "im2col"]), label="algorithm")
     theirs = torch.nn.Conv2d(c["C"], c["Co"], c["k"], c["stride"], c["pad"], bias=c["bias"])
     X = data.draw(arrays((c["N"], c["C"], c["H"], c["W"]), dtype), label="X")
     run_pair(ours, theirs, X, dtype, seed=data.draw(st.integers(0, 2**31 - 1)))
