@@ -221,8 +221,10 @@ def conv2d_backward_input(dY, W, pad, dX):
 
     ``dX[n, c, y, x] = sum_{o,p,q} dY[n, o, y - p + pad, x - q + pad] W[o, c, p, q]``: with dY
     padded by ``kh - 1 - pad`` it is a plain correlation with the flipped filters
-    ``W'[c, o, p, q] = W[o, c, kh-1-p, kw-1-q]``. Needs ``pad <= kh - 1`` (and kw).
+    ``W'[c, o, p, q] = W[o, c, kh-1-p, kw-1-q]``. Square kernels, ``pad <= k - 1``.
     """
+    if W.shape[2] != W.shape[3] or pad > W.shape[2] - 1:
+        raise ValueError("conv2d_backward_input: needs a square kernel and padding <= kernel size - 1")
     Wf = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, C_out, kh, kw)
     return conv2d_forward(dY, Wf, np.zeros(Wf.shape[0], dY.dtype), W.shape[2] - 1 - pad, dX)
 
