@@ -262,6 +262,7 @@ class Network:
     # --8<-- [end:sgd]
 
 
+# --8<-- [start:ensemble_vote]
 def ensemble_vote(networks: list[Network], data: tuple[np.ndarray, np.ndarray]) -> float:
     """Accuracy of the majority vote of several trained networks (chapter 6's ensemble of five)."""
     X, y = data
@@ -273,3 +274,4 @@ def ensemble_vote(networks: list[Network], data: tuple[np.ndarray, np.ndarray]) 
             net._forward(X[j * m:(j + 1) * m], training=False)
             votes[np.arange(j * m, (j + 1) * m), net.layers[-1]._a.argmax(axis=1)] += 1
     return float(np.mean(votes.argmax(axis=1) == y[:n]))
+# --8<-- [end:ensemble_vote]
