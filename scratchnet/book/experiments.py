@@ -45,6 +45,15 @@ def _check_backend(backend: str) -> None:
         raise ValueError(f"run_chapter: backend must be 'scratch' or 'torch', got {backend!r}")
 
 
+def _network3(backend: str):
+    _check_backend(backend)
+    if backend == "torch":
+        from torchnet.book import network3 as t_network3
+
+        return t_network3
+    return network3
+
+
 def _modules(backend: str):
     _check_backend(backend)
     if backend == "torch":
@@ -301,23 +310,20 @@ def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
     ``quick``: a few epochs on a subset (a minute or two), not comparable with the book. ``data``
     defaults to ``mnist_loader.load_data_wrapper()``; for ch6, to ``network3.load_data_shared()``
     and, in full mode, ``load_data_shared("../data/mnist_expanded.pkl.gz")``'s training set.
-    ch6 runs on the scratch backend only (there is no ``torchnet.book.network3``).
     """
     if chapter not in CHAPTERS:
         raise ValueError(f"run_chapter: chapter must be one of {sorted(CHAPTERS)}, got {chapter!r}")
     if chapter == "ch6":
-        _check_backend(backend)
-        if backend == "torch":
-            raise ValueError("run_chapter: ch6 has no torch backend (there is no "
-                             "torchnet.book.network3); run it with backend 'scratch'")
+        n3 = _network3(backend)
         expanded = None
         if data is None:
-            data = network3.load_data_shared()
+            data = n3.load_data_shared()
             if not quick:
-                expanded = network3.load_data_shared("../data/mnist_expanded.pkl.gz")[0]
+                expanded = n3.load_data_shared("../data/mnist_expanded.pkl.gz")[0]
+
         def run():
             with _one_thread():
-                return ch6(list(data), quick, network3, out, expanded)
+                return ch6(list(data), quick, n3, out, expanded)
     else:
         net_mod, net2_mod = _modules(backend)
         data = data if data is not None else mnist_loader.load_data_wrapper()
