@@ -4,6 +4,7 @@
     scratchnet data info fashion-mnist               # split sizes, class counts, provenance
     scratchnet train book_mlp --backend torch        # any zoo model, either library
     scratchnet book ch1 --quick                      # the book's experiments beside its figures
+    scratchnet book ch6 --quick                      # chapter 6's conv nets (in full: hours)
 """
 
 from __future__ import annotations
@@ -140,10 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_book = sub.add_parser(
         "book", help="run a chapter's experiments beside the book's figures",
         description="Reproduce the experiments of a chapter of Neural Networks and Deep Learning, "
-                    "printing the book's figure beside ours, row by row.")
-    p_book.add_argument("chapter", choices=["ch1", "ch3", "ch5"])
-    p_book.add_argument("--quick", action="store_true", help="a short version (a few epochs, a subset)")
-    p_book.add_argument("--backend", choices=["scratch", "torch"], default="scratch")
+                    "printing the book's figure beside ours, row by row.",
+        epilog="chapters: ch1: network.py's [784, 30, 10]; ch3: network2.py, regularised; ch5: speeds "
+               "of learning per layer, depth; ch6: network3.py's convolutional networks, expanded "
+               "data, dropout, an ensemble (the book's 60 epochs take hours on a CPU; --quick runs "
+               "every row on a subset in a minute or two).")
+    p_book.add_argument("chapter", choices=["ch1", "ch3", "ch5", "ch6"], help="chapter (listed below)")
+    p_book.add_argument("--quick", action="store_true",
+                        help="a short version (a few epochs, a subset): not comparable with the book")
+    p_book.add_argument("--backend", choices=["scratch", "torch"], default="scratch",
+                        help="the book's code on scratchnet (scratchnet.book) or on torch (torchnet.book)")
     p_book.set_defaults(func=_cmd_book)
     return parser
 

@@ -117,11 +117,38 @@ def test_run_chapter_on_torch_backend():
     assert result == ours  # same seed, same draws, float64 on both: the same accuracies
 
 
+def shared_like(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``mnist_like`` as network3's ``load_data_shared`` gives it: ``(X (n, 784) float64, y (n,))``."""
+    pairs = mnist_like(n, seed, False)
+    return np.concatenate([x.T for x, _ in pairs]).astype(np.float64), np.array([y for _, y in pairs])
+
+
+def test_run_chapter_ch6_quick_prints_every_row_beside_the_books_figure():
+    data = [shared_like(40, 12), shared_like(20, 13), shared_like(20, 14)]
+    lines: list[str] = []
+    result = experiments.run_chapter("ch6", quick=True, out=lines.append, data=data)
+    theirs = experiments.run_chapter("ch6", quick=True, backend="torch", out=lambda s: None, data=data)
+    assert theirs["test_accuracy"] == result["test_accuracy"]  # same seeds, draws and masks, float64
+    text = "\n".join(lines)
+    assert "NOT comparable with the book's" in text and "first 40 training images (200 expanded)" in text
+    keys = [key for key, *_ in experiments.CH6_ROWS] + ["ensemble"]
+    assert list(result["test_accuracy"]) == keys and len(result["ensemble_members"]) == 3
+    for key, *_, label in experiments.CH6_ROWS:
+        line = next(line for line in lines if line.startswith(label))
+        assert f"{result['test_accuracy'][key]:.2%}" in line and f"{experiments.BOOK_CH6[key]:.2%}" in line
+    for figure in ("97.80%", "98.78%", "99.06%", "99.23%", "99.37%", "99.43%", "99.60%", "99.67%",
+                   "99.46%", "99.48%"):
+        assert figure in text
+    assert all(0.0 <= a <= 1.0 for a in result["test_accuracy"].values())
+
+
 def test_bad_input_gets_clear_errors():
     with pytest.raises(ValueError, match="run_chapter: chapter must be one of"):
         experiments.run_chapter("ch2", quick=True)
     with pytest.raises(ValueError, match="run_chapter: backend must be 'scratch' or 'torch', got 'jax'"):
         experiments.run_chapter("ch1", quick=True, backend="jax")
+    with pytest.raises(ValueError, match="run_chapter: backend must be 'scratch' or 'torch', got 'jax'"):
+        experiments.run_chapter("ch6", quick=True, backend="jax")
     with pytest.raises(ValueError, match="Network: activation must be one of .* got 'gelu'"):
         network2.Network([4, 3, 2], activation="gelu")
     with pytest.raises(TypeError, match="Network: cost must be QuadraticCost, CrossEntropyCost or"):

@@ -44,7 +44,7 @@ def test_train_bad_arguments(fake_mnist: bytes, tmp_path: Path, capsys):
         cli.main(["train", "no_such_model"])
 
 
-@pytest.mark.parametrize("chapter", ["ch1", "ch3", "ch5"])
+@pytest.mark.parametrize("chapter", ["ch1", "ch3", "ch5", "ch6"])
 def test_book_quick(fake_mnist: bytes, chapter: str, capsys):
     assert cli.main(["book", chapter, "--quick"]) == 0
     out = capsys.readouterr().out
@@ -53,3 +53,19 @@ def test_book_quick(fake_mnist: bytes, chapter: str, capsys):
         assert "9129" in out and "95.42%" in out  # the book's figures printed beside ours
     if chapter == "ch5":
         assert "speed of learning" in out and "learns more slowly than the one after it" in out
+    if chapter == "ch6":
+        assert "first 50 training images (250 expanded), 20 validation and 20 test images" in out
+        assert "[784, 100, 10] fully connected, sigmoid" in out and "97.80%" in out
+        assert "ensemble of 3 such nets, majority vote" in out and "99.67%" in out
+
+
+def test_book_ch6_torch_backend_prints_the_same_table(fake_mnist: bytes, capsys):
+    def table(backend: str) -> list[str]:
+        assert cli.main(["book", "ch6", "--quick", "--backend", backend]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0] == f"== ch6 ({backend}, quick; seed 12345678)"
+        return [line.rsplit("%", 1)[0] for line in lines if "%" in line]  # without the times
+
+    assert table("torch") == table("scratch")
+    with pytest.raises(SystemExit):
+        cli.main(["book", "ch2"])

@@ -1,10 +1,11 @@
 """``scratchnet book chN``: the book's experiments, printed row by row beside its figures.
 
 The book's figures come from its text (chapter 1's run, chapter 3's 97.92 % / 98.04 %,
-chapter 5's depths and speeds) and from ``fig/regularized_full.json`` (the values DESIGN.md
-quotes). That run is seeded in the book's ``fig/`` scripts, so ours is the same epoch for
-epoch; the book's other runs were not seeded, so ours agree with them in size only. Our runs
-seed ``random`` and ``np.random`` with 12345678, as the ``fig/`` scripts do.
+chapter 5's depths and speeds, chapter 6's table of convolutional networks) and from
+``fig/regularized_full.json`` (the values DESIGN.md quotes). That run is seeded in the book's
+``fig/`` scripts, so ours is the same epoch for epoch; the book's other runs were not seeded (and
+chapter 6's ran on Theano), so ours agree with them in size only. Our runs seed ``random`` and
+``np.random`` with 12345678, as the ``fig/`` scripts do.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import mnist_loader, network, network2, speed
+from . import expand_mnist, mnist_loader, network, network2, network3, speed
 
 SEED = 12345678
 # Chapter 1's printed run, "Epoch j: correct / 10000" ([784, 30, 10], eta 3.0, mini-batch 10).
@@ -30,17 +31,57 @@ BOOK_CH3_100 = {30: 0.9792, 60: 0.9804}
 # learning ||dC/db^l|| of each hidden layer at the start, on 1,000 training images.
 BOOK_CH5_ACCURACY = {2: 0.9690, 3: 0.9657, 4: 0.9653}
 BOOK_CH5_SPEEDS = {2: [0.07, 0.31], 3: [0.012, 0.060, 0.283], 4: [0.003, 0.017, 0.070, 0.285]}
+# Chapter 6's text: test accuracy at the epoch of best validation accuracy, mini-batch 10.
+BOOK_CH6 = {"shallow": 0.9780, "conv": 0.9878, "conv2": 0.9906, "relu": 0.9923, "expanded": 0.9937,
+            "fc2": 0.9943, "dropout": 0.9960, "ensemble": 0.9967}
+# Also in its text, not run here: the two fully connected layers with 300 and with 1,000 neurons.
+BOOK_CH6_WIDER_FC = {300: 0.9946, 1000: 0.9948}
+# Quick mode: the first images of each set, one epoch per row, an ensemble of three.
+CH6_QUICK = {"train": 1000, "eval": 1000, "epochs": 1, "ensemble": 3}
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in ("scratch", "torch"):
+        raise ValueError(f"run_chapter: backend must be 'scratch' or 'torch', got {backend!r}")
+
+
+def _network3(backend: str):
+    _check_backend(backend)
+    if backend == "torch":
+        from torchnet.book import network3 as t_network3
+
+        return t_network3
+    return network3
 
 
 def _modules(backend: str):
+    _check_backend(backend)
     if backend == "torch":
         from torchnet.book import network as t_network
         from torchnet.book import network2 as t_network2
 
         return t_network, t_network2
-    if backend != "scratch":
-        raise ValueError(f"run_chapter: backend must be 'scratch' or 'torch', got {backend!r}")
     return network, network2
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Numba's kernels and NumPy's BLAS on one thread each, restored afterwards.
+
+    network3 works on mini-batches of 10: no kernel call has enough work for threads, and its
+    ``x @ w`` (BLAS) threads spin beside Numba's. Measured here (2 cores, shared): an epoch of 500
+    images in 13 s with both pools at 2 threads, 2.3 s with BLAS at 1, 0.17 s with both at 1.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _quiet(fn: Callable):
@@ -49,9 +90,9 @@ def _quiet(fn: Callable):
         return fn()
 
 
-def _seed() -> None:
-    random.seed(SEED)
-    np.random.seed(SEED)
+def _seed(seed: int = SEED) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 def _book(value) -> str:
@@ -143,22 +184,152 @@ def ch5(data, quick: bool, net_mod, net2_mod, out) -> dict:
     return result
 
 
-CHAPTERS = {"ch1": ch1, "ch3": ch3, "ch5": ch5}
+# --8<-- [start:ch6_networks]
+def ch6_networks(n3, m: int) -> dict[str, Callable[[], list]]:
+    """Chapter 6's networks, layer for layer as the book writes them, for mini-batch size ``m``."""
+    def conv1(fn):
+        return n3.ConvPoolLayer(image_shape=(m, 1, 28, 28), filter_shape=(20, 1, 5, 5),
+                                poolsize=(2, 2), activation_fn=fn)
+
+    def conv2(fn):
+        return n3.ConvPoolLayer(image_shape=(m, 20, 12, 12), filter_shape=(40, 20, 5, 5),
+                                poolsize=(2, 2), activation_fn=fn)
+
+    FC, Softmax, ReLU = n3.FullyConnectedLayer, n3.SoftmaxLayer, n3.ReLU
+    return {
+        "shallow": lambda: [FC(n_in=784, n_out=100), Softmax(n_in=100, n_out=10)],
+        "conv": lambda: [conv1(n3.sigmoid), FC(n_in=20 * 12 * 12, n_out=100),
+                         Softmax(n_in=100, n_out=10)],
+        "conv2": lambda: [conv1(n3.sigmoid), conv2(n3.sigmoid), FC(n_in=40 * 4 * 4, n_out=100),
+                          Softmax(n_in=100, n_out=10)],
+        "relu": lambda: [conv1(ReLU), conv2(ReLU),
+                         FC(n_in=40 * 4 * 4, n_out=100, activation_fn=ReLU),
+                         Softmax(n_in=100, n_out=10)],
+        "fc2": lambda: [conv1(ReLU), conv2(ReLU),
+                        FC(n_in=40 * 4 * 4, n_out=100, activation_fn=ReLU),
+                        FC(n_in=100, n_out=100, activation_fn=ReLU),
+                        Softmax(n_in=100, n_out=10)],
+        "dropout": lambda: [conv1(ReLU), conv2(ReLU),
+                            FC(n_in=40 * 4 * 4, n_out=1000, activation_fn=ReLU, p_dropout=0.5),
+                            FC(n_in=1000, n_out=1000, activation_fn=ReLU, p_dropout=0.5),
+                            Softmax(n_in=1000, n_out=10, p_dropout=0.5)],
+    }
+
+
+# (row, network, training set, epochs, eta, lmbda, what the book changed): the book's SGD calls.
+CH6_ROWS = [
+    ("shallow", "shallow", "standard", 60, 0.1, 0.0, "[784, 100, 10] fully connected, sigmoid"),
+    ("conv", "conv", "standard", 60, 0.1, 0.0, "+ conv-pool layer 20 x 5x5, pool 2x2"),
+    ("conv2", "conv2", "standard", 60, 0.1, 0.0, "+ second conv-pool layer 40 x 5x5"),
+    ("relu", "relu", "standard", 60, 0.03, 0.1, "ReLU, eta 0.03, lmbda 0.1"),
+    ("expanded", "relu", "expanded", 60, 0.03, 0.1, "+ expanded training data (x5)"),
+    ("fc2", "fc2", "expanded", 60, 0.03, 0.1, "+ second FC layer of 100"),
+    ("dropout", "dropout", "expanded", 40, 0.03, 0.0, "dropout 0.5, two FC 1000 (book: 40 epochs)"),
+]
+# --8<-- [end:ch6_networks]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 3600:.1f} h" if seconds >= 7200 else f"{seconds / 60:.0f} min"
+
+
+# --8<-- [start:ch6]
+def ch6(data, quick: bool, n3, out, expanded=None) -> dict:
+    """Chapter 6's table: ``network3`` nets from shallow to an ensemble of dropout conv nets.
+
+    ``data``: ``load_data_shared()``'s ``[training, validation, test]``; ``expanded``: the
+    expanded training set (default: ``expand_mnist`` of ``training``, in memory). Each row is
+    seeded as the book's ``fig/`` scripts are; the ensemble's other members with SEED + 1, ....
+    """
+    training, validation, test = data
+    m = 10                                                   # the book's mini_batch_size
+    if quick:
+        n, n_eval = CH6_QUICK["train"], CH6_QUICK["eval"]
+        training = (training[0][:n], training[1][:n])
+        validation, test = ((X[:n_eval], y[:n_eval]) for X, y in (validation, test))
+        expanded = None                                      # the subset's own shifts
+        n_members = CH6_QUICK["ensemble"]
+        out(f"QUICK: {CH6_QUICK['epochs']} epoch per row on the first {len(training[0])} training "
+            f"images ({5 * len(training[0])} expanded), {len(validation[0])} validation and "
+            f"{len(test[0])} test images, an ensemble of {n_members}. These figures are NOT "
+            "comparable with the book's (60 epochs on 50,000 images).")
+    else:
+        n_members = 5
+        out("the book's settings: mini-batch 10, 60 epochs (dropout: 40) on 50,000 training images "
+            "(250,000 expanded); on a CPU each row takes hours")
+    if expanded is None:
+        expanded = expand_mnist.shuffle(*expand_mnist.expand(*training))
+    sets = {"standard": training, "expanded": expanded}
+    networks = ch6_networks(n3, m)
+    result: dict = {"test_accuracy": {}, "validation_accuracy": {}, "seconds": {}}
+    out(f"{'':<42}  {'ours':>7}  {'book':>7}  {'time':>8}")
+
+    def row(key: str, label: str, accuracy: float, seconds: float) -> None:
+        result["test_accuracy"][key], result["seconds"][key] = accuracy, seconds
+        out(f"{label:<42}  {accuracy:>7.2%}  {BOOK_CH6[key]:>7.2%}  {_duration(seconds):>8}")
+
+    def train(net_key: str, train_set: str, epochs: int, eta: float, lmbda: float, seed: int):
+        _seed(seed)
+        net = n3.Network(networks[net_key](), m)
+        epochs = CH6_QUICK["epochs"] if quick else epochs
+        best_validation, test_accuracy = _quiet(lambda: net.SGD(
+            sets[train_set], epochs, m, eta, validation, test, lmbda=lmbda))
+        return net, best_validation, test_accuracy
+
+    for key, net_key, train_set, epochs, eta, lmbda, label in CH6_ROWS:
+        start = time.perf_counter()
+        net, best_validation, test_accuracy = train(net_key, train_set, epochs, eta, lmbda, SEED)
+        result["validation_accuracy"][key] = best_validation
+        row(key, label, test_accuracy, time.perf_counter() - start)
+    # The ensemble: the dropout net just trained and n_members - 1 more, trained the same way.
+    start = time.perf_counter()
+    members, accuracies = [net], [test_accuracy]
+    for i in range(1, n_members):
+        member, _, member_accuracy = train("dropout", "expanded", 40, 0.03, 0.0, SEED + i)
+        members.append(member)
+        accuracies.append(member_accuracy)
+    result["ensemble_members"] = accuracies
+    row("ensemble", f"ensemble of {n_members} such nets, majority vote",
+        n3.ensemble_vote(members, test), time.perf_counter() - start)
+    out("members alone: " + ", ".join(f"{a:.2%}" for a in accuracies))
+    out("book, not run here: the two FC layers with 300 / 1,000 neurons: "
+        + " / ".join(f"{v:.2%}" for v in BOOK_CH6_WIDER_FC.values()))
+    return result
+# --8<-- [end:ch6]
+
+
+CHAPTERS = {"ch1": ch1, "ch3": ch3, "ch5": ch5, "ch6": ch6}
 
 
 def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
                 out: Callable[[str], None] = print, data: tuple | None = None) -> dict:
-    """Run ``chapter`` ("ch1", "ch3", "ch5"); print our figures beside the book's; return ours.
+    """Run ``chapter`` (ch1, ch3, ch5, ch6); print our figures beside the book's; return ours.
 
-    ``quick``: a few epochs (well under a minute); ``data`` defaults to
-    ``mnist_loader.load_data_wrapper()``.
+    ``quick``: a few epochs on a subset (a minute or two), not comparable with the book. ``data``
+    defaults to ``mnist_loader.load_data_wrapper()``; for ch6, to ``network3.load_data_shared()``
+    and, in full mode, ``load_data_shared("../data/mnist_expanded.pkl.gz")``'s training set.
     """
     if chapter not in CHAPTERS:
         raise ValueError(f"run_chapter: chapter must be one of {sorted(CHAPTERS)}, got {chapter!r}")
-    net_mod, net2_mod = _modules(backend)
-    data = data if data is not None else mnist_loader.load_data_wrapper()
+    if chapter == "ch6":
+        n3 = _network3(backend)
+        expanded = None
+        if data is None:
+            data = n3.load_data_shared()
+            if not quick:
+                expanded = n3.load_data_shared("../data/mnist_expanded.pkl.gz")[0]
+
+        def run():
+            with _one_thread():
+                return ch6(list(data), quick, n3, out, expanded)
+    else:
+        net_mod, net2_mod = _modules(backend)
+        data = data if data is not None else mnist_loader.load_data_wrapper()
+        run = lambda: CHAPTERS[chapter]([list(d) for d in data], quick, net_mod, net2_mod, out)
     start = time.perf_counter()
     out(f"== {chapter} ({backend}{', quick' if quick else ''}; seed {SEED})")
-    result = CHAPTERS[chapter]([list(d) for d in data], quick, net_mod, net2_mod, out)
+    result = run()
     out(f"({time.perf_counter() - start:.1f} s)")
     return result

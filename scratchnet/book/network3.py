@@ -14,6 +14,8 @@ initial filters that is only a relabelling, and this port correlates as PyTorch 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..kernels import activations as K
@@ -56,14 +58,24 @@ def _derivative(fn, z: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 def load_data_shared(filename: str | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``[training, validation, test]``, each ``(X float32 (N, 784), y int64 (N,))``.
+    """``[training, validation, test]``, each ``(X float64 (N, 784), y int64 (N,))``.
 
-    The book loads ``../data/mnist.pkl.gz`` into Theano shared variables; here the data layer
-    supplies the same arrays (``filename`` is accepted for the book's calls and ignored).
+    The book loads ``../data/mnist.pkl.gz`` (the default), or the ``mnist_expanded.pkl.gz`` its
+    ``expand_mnist.py`` writes, into Theano shared variables. Here the data layer supplies the
+    same arrays and only the file's name matters: ``mnist_expanded.pkl.gz`` gives the 250,000
+    expanded training images (``expand_mnist.load_expanded``, cached on first use).
     """
+    from . import expand_mnist
     from .mnist_loader import load_data
 
-    return [(np.asarray(X, np.float64), y) for X, y in load_data()]
+    name = Path(filename).name if filename is not None else "mnist.pkl.gz"
+    if name not in ("mnist.pkl.gz", "mnist_expanded.pkl.gz"):
+        raise ValueError(f"load_data_shared: {filename!r} is neither of the book's files, "
+                         "mnist.pkl.gz or mnist_expanded.pkl.gz")
+    data = list(load_data())
+    if name == "mnist_expanded.pkl.gz":
+        data[0] = expand_mnist.load_expanded(data[0])
+    return [(np.asarray(X, np.float64), y) for X, y in data]
 
 
 def size(data: tuple[np.ndarray, np.ndarray]) -> int:
@@ -251,6 +263,7 @@ class Network:
     # --8<-- [end:sgd]
 
 
+# --8<-- [start:ensemble_vote]
 def ensemble_vote(networks: list[Network], data: tuple[np.ndarray, np.ndarray]) -> float:
     """Accuracy of the majority vote of several trained networks (chapter 6's ensemble of five)."""
     X, y = data
@@ -262,3 +275,4 @@ def ensemble_vote(networks: list[Network], data: tuple[np.ndarray, np.ndarray]) 
             net._forward(X[j * m:(j + 1) * m], training=False)
             votes[np.arange(j * m, (j + 1) * m), net.layers[-1]._a.argmax(axis=1)] += 1
     return float(np.mean(votes.argmax(axis=1) == y[:n]))
+# --8<-- [end:ensemble_vote]
