@@ -223,3 +223,26 @@ def test_fashion_cnn_checkpoint_moves_from_scratch_to_torch(tmp_path: Path):
     X, y = data["test"]
     np.testing.assert_allclose(other.backend.evaluate(X, y, 4), scratch.backend.evaluate(X, y, 4), rtol=1e-10)
     np.testing.assert_array_equal(other.backend.predict(X, 4), scratch.backend.predict(X, 4))
+
+
+def test_a_last_batch_of_one_image_sits_out_the_epoch(tmp_path: Path):
+    """BatchNorm cannot normalise a single sample: 17 images in batches of 8 train as 8 + 8."""
+    data = tiny((1, 28, 28))
+    X, y = data["train"]
+    data["train"] = (np.concatenate([X, X[:1]]), np.concatenate([y, y[:1]]))
+    cfg = TrainConfig("fashion_cnn", epochs=1, batch_size=8, dtype="float64")
+    trainer = Trainer(cfg, data, tmp_path)
+    trainer.fit()
+    assert model_state(trainer)["model/fc_stack.2.num_batches_tracked"] == 2
+
+
+def test_train_help_lists_the_cnns_and_their_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert exc.value.code == 0
+    for words in ("book_conv    mnist, sgd lr 0.03, batch 10, 60 epochs, weight decay 2e-05",
+                  "fashion_cnn  fashion-mnist, adam lr 0.001, batch 64, 10 epochs",
+                  "cifar_cnn    cifar10, adam lr 0.001, batch 64, 30 epochs, augmented",
+                  "--augment, --no-augment", "--folds K", "--dataset", "6,500", "confusion.png"):
+        assert words in text, words
