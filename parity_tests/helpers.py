@@ -88,6 +88,54 @@ def copy_torch_weights(ours, theirs: torch.nn.Module) -> None:
     ours.load_state_dict(state)
 
 
+class SharedDropout:
+    """Every Dropout of a scratchnet model and of its torch twin drops the same units.
+
+    Layers pair up in order. The first of the two libraries to run a layer draws its keep-mask
+    from ``rng`` (``uniform >= p``); both use it until :meth:`new_masks`: scratchnet through
+    ``Dropout.next_mask``, torch through a forward hook that returns ``x * (mask / (1 - p))``,
+    torch's own formula, which autograd then differentiates. Evaluation mode is left alone.
+    """
+
+    def __init__(self, ours, theirs: torch.nn.Module, seed: int) -> None:
+        import scratchnet.nn as snn
+
+        self.rng, self.masks = np.random.default_rng(seed), {}
+        mine = [m for m in ours._modules() if isinstance(m, snn.Dropout)]
+        torch_ones = [m for m in theirs.modules() if isinstance(m, torch.nn.Dropout)]
+        assert [m.p for m in mine] == [m.p for m in torch_ones], \
+            f"Dropout layers: scratchnet p={[m.p for m in mine]}, torch p={[m.p for m in torch_ones]}"
+        for i, (o, t) in enumerate(zip(mine, torch_ones, strict=True)):
+            o.forward = self._ours_forward(i, o, o.forward)
+            t.register_forward_hook(self._torch_hook(i))
+
+    def new_masks(self) -> None:
+        """The next forward pass of each library draws (and shares) fresh masks."""
+        self.masks = {}
+
+    def _mask(self, i: int, shape: tuple[int, ...], p: float) -> np.ndarray:
+        if i not in self.masks:
+            self.masks[i] = self.rng.random(shape) >= p
+        assert self.masks[i].shape == shape, f"Dropout {i}: mask {self.masks[i].shape} for input {shape}"
+        return self.masks[i]
+
+    def _ours_forward(self, i: int, layer, forward):
+        def shared(X: np.ndarray) -> np.ndarray:
+            if layer.training and layer.p > 0:
+                layer.next_mask = self._mask(i, X.shape, layer.p)
+            return forward(X)
+        return shared
+
+    def _torch_hook(self, i: int):
+        def hook(module: torch.nn.Dropout, inputs: tuple[torch.Tensor, ...], output: torch.Tensor):
+            if not module.training or module.p == 0:
+                return None
+            x = inputs[0]
+            keep = torch.from_numpy(self._mask(i, tuple(x.shape), module.p)).to(x.device, x.dtype)
+            return x * (keep / (1 - module.p))
+        return hook
+
+
 def _fmt(x) -> str:
     return f"{x: .17g}" if np.isfinite(x) else str(float(x))
 

@@ -5,9 +5,11 @@ its torch reference, the Hypothesis strategy that feeds both, and the tolerances
 for an entry looser than DESIGN.md's tolerances. The tests that run the entries:
 
     MODULES, MODELS   test_modules.py           forward, declared shape, dX, every parameter grad
+                                                (the CNNs, "costly", in test_zoo_cnn)
     LOSSES            test_losses.py            value and dC/dy_hat
     KERNELS           test_ops.py               one test per ``family``
     OPTIMIZERS        test_optim_trajectory.py  20-step trajectories, one per variant
+                      test_cnn_trajectory.py    10 steps of book_conv and fashion_cnn, SGD and Adam
     ELSEWHERE         the test it names         (stateful layers, fused whole-epoch kernels)
 """
 
@@ -140,22 +142,43 @@ MODULES: dict[str, ModuleEntry] = {
 class ModelEntry:
     """A zoo model: ``scratchnet.models.NAME(dtype=...)`` beside ``torchnet.models.NAME()``.
 
-    ``configs`` draws the batch size ``N``, the input layout (``(N, 784)`` rows or
-    ``(N, 1, 28, 28)`` images) and a seed for the pixels; the declared output is ``(N, 10)``.
+    ``configs`` draws the batch size ``N``, the input layout (``(N, prod(input_shape))`` rows or
+    ``(N, *input_shape)`` images) and a seed for the pixels and dropout masks; the declared output
+    is ``(N, out_features)``. ``k_terms`` is the longest reduction of the forward pass.
+    ``eval_mode``: the model behaves differently in evaluation (BatchNorm, Dropout), so it is
+    compared in both modes. ``costly``: one example takes about a second (a CNN at its real
+    shapes), so it runs a tenth of the profile's examples (``test_zoo_cnn``).
     """
 
     ours: Callable[..., snn.Sequential]
     theirs: Callable[[], torch.nn.Sequential]
     configs: st.SearchStrategy[dict] = st.fixed_dictionaries(
         {"N": batch(), "images": st.booleans(), "seed": seeds()})
+    input_shape: tuple[int, ...] = (1, 28, 28)
     out_features: int = 10
     k_terms: int = 784
+    eval_mode: bool = False
+    costly: bool = False
     tol: Tolerances = DESIGN_TOL
 
 
+def _cnn_configs(min_n: int, max_n: int) -> st.SearchStrategy[dict]:
+    """Images only (the CNNs take no rows), ``min_n <= N <= max_n``."""
+    return st.fixed_dictionaries({"N": st.integers(min_n, max_n), "images": st.just(True), "seed": seeds()})
+
+
 MODELS: dict[str, ModelEntry] = {
-    name: ModelEntry(ours=getattr(smodels, name), theirs=getattr(tmodels, name))
-    for name in ["book_mlp", "book_mlp100", "mlp_3b1b", "linear_mask", "latent3"]}
+    **{name: ModelEntry(ours=getattr(smodels, name), theirs=getattr(tmodels, name))
+       for name in ["book_mlp", "book_mlp100", "mlp_3b1b", "linear_mask", "latent3"]},
+    # Longest reductions: Linear(640, 100); Linear(3136, 256); Linear(16384, 512). fashion_cnn's
+    # BatchNorm1d needs N >= 4: over 2 samples it maps every input to +-1 (its gradient is
+    # identically zero, so only rounding noise would be compared) and 3 are ill-conditioned.
+    "book_conv": ModelEntry(smodels.book_conv, tmodels.book_conv, _cnn_configs(1, 6), k_terms=640, costly=True),
+    "fashion_cnn": ModelEntry(smodels.fashion_cnn, tmodels.fashion_cnn, _cnn_configs(4, 6), k_terms=3136,
+                              eval_mode=True, costly=True),
+    "cifar_cnn": ModelEntry(smodels.cifar_cnn, tmodels.cifar_cnn, _cnn_configs(2, 3), input_shape=(3, 32, 32),
+                            k_terms=16384, eval_mode=True, costly=True),
+}
 
 
 # ----------------------------------------------------------------------------------- losses

@@ -3,6 +3,7 @@
     scratchnet data fetch mnist                      # walk the source chain, verify, cache
     scratchnet data info fashion-mnist               # split sizes, class counts, provenance
     scratchnet train book_mlp --backend torch        # any zoo model, either library
+    scratchnet train fashion_cnn --folds 5           # k-fold cross-validation, mean and spread
     scratchnet book ch1 --quick                      # the book's experiments beside its figures
     scratchnet book ch6 --quick                      # chapter 6's conv nets (in full: hours)
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,16 +50,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import time
 
     from .data import load
-    from .train import TrainConfig, Trainer, TrainingDiverged, default_callbacks
+    from .data.splits import standard_splits
+    from .train import TrainConfig, Trainer, TrainingDiverged, cross_validate, default_callbacks
 
-    config = TrainConfig(model=args.model, backend=args.backend, epochs=args.epochs,
+    config = TrainConfig(model=args.model, backend=args.backend, dataset=args.dataset, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                         momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
-                         subset=args.subset, patience=args.patience, device=args.device,
-                         dtype=args.dtype).resolved()
-    from .models import SPECS
-
-    data = load(SPECS[config.model].dataset)
+                         momentum=args.momentum, weight_decay=args.weight_decay, augment=args.augment,
+                         seed=args.seed, split_seed=args.split_seed, subset=args.subset, patience=args.patience,
+                         device=args.device, dtype=args.dtype).resolved()
+    if args.folds is not None and args.resume:
+        raise ValueError("--folds and --resume cannot be combined: resume one fold's run from its own folder")
+    data = standard_splits(config.dataset, load(config.dataset), config.split_seed, validation=args.folds is None)
     if config.subset:
         X, y = data["train"]
         data["train"] = (X[:config.subset], y[:config.subset])
@@ -65,11 +68,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     run_dir = Path(args.out) if args.out else Path("runs") / f"{config.model}-{config.backend}-{stamp}"
     config.out_dir = str(run_dir)
     print("config: " + ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items()))
-    trainer = Trainer(config, data, run_dir, default_callbacks(config, progress=not args.no_progress))
-    if args.resume:
-        trainer.resume(Path(args.resume))
-        print(f"resumed from {args.resume} at epoch {trainer.start_epoch}")
+    print("data: " + ", ".join(f"{split} {len(y):,}" for split, (_, y) in data.items())
+          + f" images of {config.dataset} ({'x'.join(map(str, data['train'][0].shape[1:]))})")
+    callbacks = lambda c: default_callbacks(c, progress=not args.no_progress)
     try:
+        if args.folds is not None:
+            cross_validate(config, data, run_dir, args.folds, callbacks)
+            print(f"done: {args.folds}-fold cross-validation of {config.model} ({config.backend}) on "
+                  f"{config.dataset}; per-fold runs and cv.json in {run_dir}")
+            return 0
+        trainer = Trainer(config, data, run_dir, callbacks(config))
+        if args.resume:
+            trainer.resume(Path(args.resume))
+            print(f"resumed from {args.resume} at epoch {trainer.start_epoch}")
         summary = trainer.fit()
     except TrainingDiverged as exc:
         print(f"scratchnet: training stopped: {exc}", file=sys.stderr)
@@ -77,7 +88,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"done: {summary['epochs_run']} epochs, best validation accuracy {summary.get('best_val_acc', 0):.2%}, "
           f"test accuracy {summary.get('test_acc', float('nan')):.2%}, "
           f"{summary.get('samples_per_s', 0):,.0f} samples/s ({config.backend}); "
-          f"metrics and checkpoints in {run_dir}")
+          f"metrics, report and checkpoints in {run_dir}")
     if summary.get("stop_reason"):
         print(summary["stop_reason"])
     return 0
@@ -88,6 +99,14 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
     run_chapter(args.chapter, quick=args.quick, backend=args.backend)
     return 0
+
+
+def _spec_line(spec) -> str:
+    """A model's training defaults in one line, for ``scratchnet train --help``."""
+    extras = ([f"weight decay {spec.weight_decay:g}"] if spec.weight_decay else []) + (
+        ["augmented"] if spec.augment else [])
+    return ", ".join([spec.dataset, f"{spec.optimizer} lr {spec.lr:g}", f"batch {spec.batch_size}",
+                      f"{spec.epochs} epochs", *extras])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,25 +135,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_train = sub.add_parser(
         "train", help="train a zoo model with either backend",
-        description="Train a model of the zoo with scratchnet or torch. Unset options take the "
-                    "model's defaults. Writes metrics.csv, metrics.json, last.npz and best.npz "
-                    "to the run folder.",
-        epilog="models: " + "; ".join(f"{name}: {spec.description}" for name, spec in SPECS.items()))
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a model of the zoo with scratchnet (NumPy + Numba) or torch, through one shared\n"
+                    "training loop. Options left unset take the model's defaults (listed below).\n\n"
+                    "Splits: MNIST uses the book's 50k/10k/10k; Fashion-MNIST holds out a seeded 10% of its\n"
+                    "training images for validation; CIFAR-10 cuts its 10k test images into 6,500\n"
+                    "validation and 3,500 test. The run folder gets metrics.csv, metrics.json, last.npz,\n"
+                    "best.npz, and the test split's report.json (per-class precision/recall/F1) and\n"
+                    "confusion.png; with --folds K, one sub-folder per fold and cv.json.",
+        epilog="models (defaults: dataset, optimizer, lr, batch size, epochs):\n" + "\n".join(
+            f"  {name:<12} {_spec_line(spec)}\n" + textwrap.fill(spec.description, 92, initial_indent=" " * 15,
+                                                                subsequent_indent=" " * 15)
+            for name, spec in SPECS.items()))
     p_train.add_argument("model", choices=sorted(SPECS), metavar="MODEL", help="zoo model (listed below)")
-    p_train.add_argument("--backend", choices=["scratch", "torch"], default="scratch")
-    p_train.add_argument("--epochs", type=int)
-    p_train.add_argument("--batch-size", type=int)
+    p_train.add_argument("--backend", choices=["scratch", "torch"], default="scratch",
+                         help="scratch: scratchnet's own kernels; torch: the same model in PyTorch (default: scratch)")
+    p_train.add_argument("--dataset", choices=sorted(DATASETS),
+                         help="train on another dataset than the model's (its images must have the model's shape)")
+    p_train.add_argument("--epochs", type=int, help="number of passes over the training images")
+    p_train.add_argument("--batch-size", type=int, help="mini-batch size")
     p_train.add_argument("--lr", type=float, help="learning rate")
-    p_train.add_argument("--optimizer", choices=["sgd", "adam"])
-    p_train.add_argument("--momentum", type=float, default=0.0)
-    p_train.add_argument("--weight-decay", type=float, default=0.0)
-    p_train.add_argument("--seed", type=int, default=0)
+    p_train.add_argument("--optimizer", choices=["sgd", "adam"], help="optimizer (torch.optim's formulas)")
+    p_train.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    p_train.add_argument("--weight-decay", type=float, metavar="L2",
+                         help="L2 penalty: every gradient gets L2 * parameter added (torch.optim's weight_decay)")
+    p_train.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                         help="random crop (4-pixel padding) and horizontal flip of training batches "
+                              "(default: on for cifar_cnn only)")
+    p_train.add_argument("--folds", type=int, metavar="K",
+                         help="K-fold cross-validation on the training images: K runs, then the mean and spread")
+    p_train.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, dropout, augmentation")
+    p_train.add_argument("--split-seed", type=int, default=0,
+                         help="seed of the validation holdout and the k-fold assignment (default: 0)")
     p_train.add_argument("--subset", type=int, metavar="N", help="train on the first N training images")
     p_train.add_argument("--patience", type=int, metavar="N", help="early stopping after N epochs without improvement")
     p_train.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL-BACKEND-TIME)")
     p_train.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.npz/best.npz")
     p_train.add_argument("--device", help="torch backend: cpu or cuda (default: cuda when present)")
-    p_train.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p_train.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                         help="floating-point type of weights and arithmetic (default: float32)")
     p_train.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_train.set_defaults(func=_cmd_train)
 

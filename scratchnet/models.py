@@ -1,7 +1,9 @@
 """The model zoo, by name; ``torchnet.models`` has the same names with identical ``state_dict``s.
 
-Every model takes images ``(N, 1, 28, 28)`` (or rows ``(N, 784)``) and returns ``(N, 10)``.
-``SPECS`` holds each model's training defaults for ``scratchnet train``.
+Every model returns ``(N, 10)``. The MLPs take images ``(N, 1, 28, 28)`` or rows ``(N, 784)``;
+the CNNs take images of their ``SPECS[name].input_shape``: ``(N, 1, 28, 28)`` for ``book_conv``
+and ``fashion_cnn``, ``(N, 3, 32, 32)`` for ``cifar_cnn``. ``SPECS`` holds each model's training
+defaults for ``scratchnet train``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nn import Flatten, Linear, Module, Sequential, Sigmoid
+from .nn import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Training defaults of a zoo model (shared by both libraries)."""
+    """Training defaults of a zoo model (shared by both libraries).
+
+    ``input_shape`` is one sample's ``(C, H, W)``; ``weight_decay`` is torch.optim's L2 term
+    (``g += weight_decay * p`` for every parameter); ``augment`` turns on the training-batch
+    augmentation (random crop of the 4-padded image and horizontal flip).
+    """
 
     loss: str  # "quadratic" | "cross_entropy_sigmoid" | "cross_entropy" | "mse_onehot"
     optimizer: str  # "sgd" | "adam"
@@ -24,6 +43,9 @@ class ModelSpec:
     epochs: int
     dataset: str
     description: str
+    input_shape: tuple[int, int, int] = (1, 28, 28)
+    weight_decay: float = 0.0
+    augment: bool = False
 
 
 SPECS: dict[str, ModelSpec] = {
@@ -74,6 +96,41 @@ SPECS: dict[str, ModelSpec] = {
         dataset="mnist",
         description="[784, 10, 3, 10], sigmoid hidden layers: a 3-D latent space to watch",
     ),
+    # network3's L2 term is 0.5 lmbda ||w||^2 / num_training_batches per mini-batch, so its
+    # gradient adds lmbda / (50000 / 10) w = 2e-5 w: torch's weight_decay = lmbda * batch / n.
+    "book_conv": ModelSpec(
+        loss="cross_entropy",
+        optimizer="sgd",
+        lr=0.03,
+        batch_size=10,
+        epochs=60,
+        dataset="mnist",
+        weight_decay=0.1 * 10 / 50_000,
+        description="two conv-pool-ReLU layers (20 and 40 5x5 maps), ReLU [640, 100, 10]: "
+        "the book's chapter 6 network, its L2 lmbda=0.1 as weight decay",
+    ),
+    "fashion_cnn": ModelSpec(
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=64,
+        epochs=10,
+        dataset="fashion-mnist",
+        description="3 conv 3x3 (32, 64, 64) + BatchNorm + ReLU, 2 max-pools, [3136, 256, 128, 10] "
+        "with BatchNorm and dropout 0.5/0.4: the Fashion-MNIST reference CNN",
+    ),
+    "cifar_cnn": ModelSpec(
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=64,
+        epochs=30,
+        dataset="cifar10",
+        input_shape=(3, 32, 32),
+        augment=True,
+        description="6 conv 3x3 (32, 32, 64 | pool | 128, 128, 256 | pool) + BatchNorm + ReLU, "
+        "[16384, 512, 10]; random crop and flip: the CIFAR-10 reference CNN",
+    ),
 }
 
 
@@ -120,6 +177,128 @@ def latent3(dtype=np.float32, rng: np.random.Generator | None = None) -> Sequent
 
 
 # --8<-- [end:zoo]
+
+
+def _named(**children: Module) -> Sequential:
+    """A ``Sequential`` whose children have names (``conv_stack``, ``fc_stack``), run in order."""
+    seq = Sequential()
+    for name, child in children.items():
+        setattr(seq, name, child)
+    return seq
+
+
+def _conv_bn_relu(c_in: int, c_out: int, dtype, rng) -> list[Module]:
+    """Conv2d 3x3, padding 1, no bias (BatchNorm's beta takes its place) -> BatchNorm2d -> ReLU."""
+    return [Conv2d(c_in, c_out, 3, padding=1, bias=False, dtype=dtype, rng=rng), BatchNorm2d(c_out, dtype=dtype),
+            ReLU()]
+
+
+# --8<-- [start:cnn_zoo]
+def book_conv(dtype=np.float32, rng: np.random.Generator | None = None) -> Sequential:
+    """The book's chapter 6 network (network3's two ConvPoolLayers with ReLU, then ReLU FC, softmax).
+
+    Children "0" ... "9"; the output is logits (its loss is softmax cross-entropy)::
+
+        Conv2d(1, 20, 5)     (N, 1, 28, 28) -> (N, 20, 24, 24)
+        MaxPool2d(2), ReLU   -> (N, 20, 12, 12)
+        Conv2d(20, 40, 5)    -> (N, 40, 8, 8)
+        MaxPool2d(2), ReLU   -> (N, 40, 4, 4)
+        Flatten              -> (N, 640)
+        Linear(640, 100), ReLU, Linear(100, 10) -> (N, 10)
+    """
+    rng = rng if rng is not None else np.random.default_rng()
+    return Sequential(
+        Conv2d(1, 20, 5, dtype=dtype, rng=rng), MaxPool2d(2), ReLU(),      # (N, 20, 12, 12)
+        Conv2d(20, 40, 5, dtype=dtype, rng=rng), MaxPool2d(2), ReLU(),     # (N, 40, 4, 4)
+        Flatten(),                                                          # (N, 640)
+        Linear(640, 100, dtype=dtype, rng=rng), ReLU(),                     # (N, 100)
+        Linear(100, 10, dtype=dtype, rng=rng),                              # (N, 10)
+    )
+
+
+def fashion_cnn(dtype=np.float32, rng: np.random.Generator | None = None) -> Sequential:
+    """The Fashion-MNIST reference project's CNN, with its children's names (``conv_stack``, ``fc_stack``).
+
+    Both Dropouts draw their masks from ``rng`` (after the weights)::
+
+        conv_stack  Conv2d(1, 32, 3, p=1) BN ReLU MaxPool2d(2)    (N, 1, 28, 28) -> (N, 32, 14, 14)
+                    Conv2d(32, 64, 3, p=1) BN ReLU MaxPool2d(2)   -> (N, 64, 7, 7)
+                    Conv2d(64, 64, 3, p=1) BN ReLU                -> (N, 64, 7, 7)
+        fc_stack    Flatten                                       -> (N, 3136)
+                    Linear(3136, 256, bias=False) BN1d ReLU Dropout(0.5) -> (N, 256)
+                    Linear(256, 128, bias=False) BN1d ReLU Dropout(0.4)  -> (N, 128)
+                    Linear(128, 10)                               -> (N, 10) logits
+
+    Convolutions have no bias: the BatchNorm after each has its own shift.
+    """
+    rng = rng if rng is not None else np.random.default_rng()
+    conv_stack = Sequential(
+        *_conv_bn_relu(1, 32, dtype, rng), MaxPool2d(2),                    # (N, 32, 14, 14)
+        *_conv_bn_relu(32, 64, dtype, rng), MaxPool2d(2),                   # (N, 64, 7, 7)
+        *_conv_bn_relu(64, 64, dtype, rng),                                 # (N, 64, 7, 7)
+    )
+    fc_stack = Sequential(
+        Flatten(),                                                          # (N, 3136)
+        Linear(3136, 256, bias=False, dtype=dtype, rng=rng), BatchNorm1d(256, dtype=dtype), ReLU(),
+        Dropout(0.5, rng=rng),                                              # (N, 256)
+        Linear(256, 128, bias=False, dtype=dtype, rng=rng), BatchNorm1d(128, dtype=dtype), ReLU(),
+        Dropout(0.4, rng=rng),                                              # (N, 128)
+        Linear(128, 10, dtype=dtype, rng=rng),                              # (N, 10)
+    )
+    return _named(conv_stack=conv_stack, fc_stack=fc_stack)
+
+
+def cifar_cnn(dtype=np.float32, rng: np.random.Generator | None = None) -> Sequential:
+    """The CIFAR-10 reference project's CNN: six 3x3 convolutions, a max-pool after the 3rd and 6th.
+
+    Widths double as the maps shrink (32, 32, 64 at 32x32; 128, 128, 256 at 16x16), as in VGG::
+
+        conv_stack  Conv2d(3, 32) BN ReLU, Conv2d(32, 32) BN ReLU, Conv2d(32, 64) BN ReLU
+                    MaxPool2d(2)                                  (N, 3, 32, 32) -> (N, 64, 16, 16)
+                    Conv2d(64, 128) BN ReLU, Conv2d(128, 128) BN ReLU, Conv2d(128, 256) BN ReLU
+                    MaxPool2d(2)                                  -> (N, 256, 8, 8)
+        fc_stack    Flatten                                       -> (N, 16384)
+                    Linear(16384, 512) ReLU                       -> (N, 512)
+                    Linear(512, 10)                               -> (N, 10) logits
+
+    Every convolution is 3x3 with padding 1 and no bias (the BatchNorm after it shifts).
+    """
+    rng = rng if rng is not None else np.random.default_rng()
+    conv_stack = Sequential(
+        *_conv_bn_relu(3, 32, dtype, rng), *_conv_bn_relu(32, 32, dtype, rng), *_conv_bn_relu(32, 64, dtype, rng),
+        MaxPool2d(2),                                                       # (N, 64, 16, 16)
+        *_conv_bn_relu(64, 128, dtype, rng), *_conv_bn_relu(128, 128, dtype, rng),
+        *_conv_bn_relu(128, 256, dtype, rng),
+        MaxPool2d(2),                                                       # (N, 256, 8, 8)
+    )
+    fc_stack = Sequential(
+        Flatten(),                                                          # (N, 16384)
+        Linear(256 * 8 * 8, 512, dtype=dtype, rng=rng), ReLU(),             # (N, 512)
+        Linear(512, 10, dtype=dtype, rng=rng),                              # (N, 10)
+    )
+    return _named(conv_stack=conv_stack, fc_stack=fc_stack)
+
+
+# --8<-- [end:cnn_zoo]
+
+
+_CNNS = ("book_conv", "fashion_cnn", "cifar_cnn")  # images only; the MLPs also take rows
+
+
+def check_input_shape(name: str, shape: tuple[int, ...]) -> None:
+    """Raise a ValueError naming the model, the expected and the actual shape, if ``shape`` does not fit.
+
+    ``shape`` is a batch's ``(N, C, H, W)``; the MLPs also take rows ``(N, 784)``.
+    """
+    if name not in SPECS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(SPECS)}")
+    expected = SPECS[name].input_shape
+    sample = tuple(shape[1:])
+    rows_ok = name not in _CNNS and sample == (int(np.prod(expected)),)
+    if sample != expected and not rows_ok:
+        rows = f" or (N, {int(np.prod(expected))})" if name not in _CNNS else ""
+        raise ValueError(f"{name} expects images of shape (N, {', '.join(map(str, expected))}){rows}, "
+                         f"got {tuple(shape)}")
 
 
 def build(name: str, dtype=np.float32, rng: np.random.Generator | None = None) -> Sequential:

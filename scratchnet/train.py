@@ -4,8 +4,9 @@ The loop knows nothing about NumPy or torch: a *backend* (``ScratchBackend`` her
 ``torchnet.train.TorchBackend`` for PyTorch) turns a mini-batch into a loss and an update, and
 moves its state in and out as NumPy arrays. Around the loop, callbacks show a progress bar,
 print the per-epoch table, write ``metrics.csv`` / ``metrics.json``, keep checkpoints (written
-to a temporary file and renamed) and stop early. A non-finite loss stops the run with a message
-and leaves the last good checkpoint in place.
+to a temporary file and renamed), stop early, and at the end write the test report
+(``report.json``, ``confusion.png``). A non-finite loss stops the run with a message and leaves
+the last good checkpoint in place. :func:`cross_validate` runs one Trainer per fold.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .data.datasets import DATASETS
 from .data.sources import atomic_write
+from .data.splits import kfold_indices
+from .data.transforms import cifar_augment
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,8 +48,11 @@ class TrainConfig:
     lr: float | None = None
     optimizer: str | None = None        # "sgd" | "adam"
     momentum: float = 0.0
-    weight_decay: float = 0.0
+    weight_decay: float | None = None   # L2: g += weight_decay * p (torch.optim's)
+    augment: bool | None = None         # random crop (4-padded) + horizontal flip of training batches
+    dataset: str | None = None          # "mnist" | "fashion-mnist" | "cifar10"
     seed: int = 0
+    split_seed: int = 0                 # validation holdout and k-fold assignment
     subset: int | None = None           # train on the first N training images only
     patience: int | None = None         # early stopping: epochs without a better validation accuracy
     out_dir: str = "runs"
@@ -67,21 +74,40 @@ class TrainConfig:
         c.batch_size = spec.batch_size if c.batch_size is None else c.batch_size
         c.lr = spec.lr if c.lr is None else c.lr
         c.optimizer = spec.optimizer if c.optimizer is None else c.optimizer
+        c.weight_decay = spec.weight_decay if c.weight_decay is None else c.weight_decay
+        c.augment = spec.augment if c.augment is None else c.augment
+        c.dataset = spec.dataset if c.dataset is None else c.dataset
+        if c.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {c.dataset!r}; expected one of {sorted(DATASETS)}")
         for name in ("epochs", "batch_size"):
             if getattr(c, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
         if not (c.lr > 0 and math.isfinite(c.lr)):
             raise ValueError(f"lr must be a positive finite number, got {c.lr}")
+        if not (c.weight_decay >= 0 and math.isfinite(c.weight_decay)):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {c.weight_decay}")
         return c
 
 
 class Backend(Protocol):
-    """What the loop needs from a library. Arrays in and out are NumPy."""
+    """What the loop needs from a library. Arrays in and out are NumPy.
+
+    ``train_step`` runs the model in training mode (BatchNorm batch statistics, dropout on);
+    ``evaluate`` and ``predict`` in evaluation mode. ``augment`` transforms a training batch,
+    drawing its randomness from the run's generator. ``state`` holds the model, the optimizer and
+    the library's own random streams (dropout), so a resumed run continues exactly.
+    """
 
     def train_step(self, X: np.ndarray, y: np.ndarray) -> float: ...
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[float, float]: ...
+    def predict(self, X: np.ndarray, batch_size: int) -> np.ndarray: ...
+    def augment(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
     def state(self) -> dict[str, np.ndarray]: ...
     def load_state(self, state: dict[str, np.ndarray]) -> None: ...
+
+
+#: Evaluation batch size: large enough to be quick, small enough for the CNNs' im2col buffers.
+EVAL_BATCH_SIZE = 250
 
 
 # ----------------------------------------------------------------------------- scratch backend
@@ -186,21 +212,37 @@ class ScratchBackend:
             correct += int((y_hat.argmax(axis=1) == yb).sum())
         return total_loss / len(X), correct / len(X)
 
-    def predict(self, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """Class predictions ``(N,)`` for ``X``."""
+    def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+        """Class predictions ``(N,)`` for ``X``, in evaluation mode."""
         self.model.eval()
         return np.concatenate([self.model(X[s:s + batch_size].astype(self.dtype, copy=False)).argmax(axis=1)
                                for s in range(0, len(X), batch_size)])
 
+    def augment(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Random crop of the 4-padded images, then a random left-right flip (NumPy, from ``rng``)."""
+        return cifar_augment(X, rng)
+
+    def _dropouts(self) -> list:
+        from .nn import Dropout
+
+        return [m for m in self.model._modules() if isinstance(m, Dropout)]
+
     def state(self) -> dict[str, np.ndarray]:
+        """Model, optimizer and the Dropout generators' states (JSON) as flat NumPy arrays."""
         out: dict[str, np.ndarray] = {}
         flatten_state("model", self.model.state_dict(), out)
         flatten_state("optim", self.opt.state_dict(), out)
+        if self._dropouts():
+            out["rng/dropout"] = np.array(json.dumps([m.rng.bit_generator.state for m in self._dropouts()]))
         return out
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`state` (or the torch backend's: its random streams are its own)."""
         self.model.load_state_dict(unflatten_state(state, "model"))
         self.opt.load_state_dict(unflatten_state(state, "optim"))
+        if "rng/dropout" in state:
+            for m, saved in zip(self._dropouts(), json.loads(str(state["rng/dropout"])), strict=True):
+                m.rng.bit_generator.state = saved
 
 
 def make_backend(config: TrainConfig) -> Backend:
@@ -349,6 +391,37 @@ class EarlyStopping(Callback):
                 trainer.stop_reason = f"early stopping: no better validation accuracy for {self.patience} epochs"
 
 
+# --8<-- [start:report]
+class ClassificationReport(Callback):
+    """At the end of a run: per-class precision / recall / F1 on the test split (else the
+    validation split), printed as a table, saved as ``report.json`` with the confusion matrix,
+    and drawn as ``confusion.png``. The model is the one the run ended with."""
+
+    def __init__(self, class_names: Sequence[str], out: Callable[[str], None] = print) -> None:
+        self.class_names, self.out = list(class_names), out
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        from .metrics import classification_report, confusion_matrix, format_report, plot_confusion_matrix
+
+        if trainer.diverged or not trainer.history:
+            return
+        split = "test" if "test" in trainer.data else trainer.eval_split
+        X, y = trainer.data[split]
+        y_pred = trainer.backend.predict(X, EVAL_BATCH_SIZE)
+        report = classification_report(y, y_pred, self.class_names)
+        M = confusion_matrix(y, y_pred, len(self.class_names))
+        c = trainer.config
+        doc = {"model": c.model, "backend": c.backend, "dataset": c.dataset, "split": split, "n": int(len(y)),
+               **report, "class_names": self.class_names, "confusion_matrix": M.tolist()}
+        atomic_write(trainer.run_dir / "report.json", json.dumps(doc, indent=2).encode())
+        plot_confusion_matrix(M, self.class_names, trainer.run_dir / "confusion.png",
+                              title=f"{c.model} ({c.backend}), {c.dataset} {split}: accuracy {report['accuracy']:.2%}")
+        trainer.summary["report"] = {"split": split, "accuracy": report["accuracy"], "macro_f1": report["macro"]["f1"],
+                                     "weighted_f1": report["weighted"]["f1"]}
+        self.out(f"{split} report ({len(y)} images, {c.dataset}):\n{format_report(report)}")
+# --8<-- [end:report]
+
+
 # ----------------------------------------------------------------------------- the loop
 
 @dataclass
@@ -364,15 +437,23 @@ class Trainer:
     summary: dict = field(default_factory=dict)
     start_epoch: int = 1
     stop_reason: str | None = None
+    diverged: bool = False
 
     def __post_init__(self) -> None:
+        from .models import check_input_shape
+
         self.config = self.config.resolved()
+        if "train" not in self.data:
+            raise ValueError(f"Trainer: data needs a 'train' split, got {sorted(self.data)}")
+        for split, (X, _) in self.data.items():  # before anything is built or written
+            try:
+                check_input_shape(self.config.model, X.shape)
+            except ValueError as exc:
+                raise ValueError(f"{exc} (the {split!r} split of {self.config.dataset})") from None
         self.run_dir = Path(self.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.backend = self.backend or make_backend(self.config)
         self.rng = np.random.default_rng(self.config.seed)
-        if "train" not in self.data:
-            raise ValueError(f"Trainer: data needs a 'train' split, got {sorted(self.data)}")
         self.eval_split = "validation" if "validation" in self.data else "test"
 
     def save(self, path: Path) -> None:
@@ -393,31 +474,38 @@ class Trainer:
 
     # --8<-- [start:fit]
     def fit(self) -> dict:
-        """Train for ``config.epochs`` epochs (or until a callback stops it); return the summary."""
+        """Train for ``config.epochs`` epochs (or until a callback stops it); return the summary.
+
+        Each epoch shuffles with the run's generator; with ``config.augment`` each training batch
+        is augmented (from the same generator). A last batch of a single image is left out of
+        that epoch: BatchNorm cannot normalise one sample.
+        """
         X, y = self.data["train"]
         Xv, yv = self.data[self.eval_split]
         bs = self.config.batch_size
+        num_batches = math.ceil(len(X) / bs) - (len(X) % bs == 1 and len(X) > 1)
         for cb in self.callbacks:
             cb.on_fit_start(self)
         for epoch in range(self.start_epoch, self.config.epochs + 1):
             order = self.rng.permutation(len(X))
             for cb in self.callbacks:
-                cb.on_epoch_start(self, epoch, math.ceil(len(X) / bs))
-            start, total = time.perf_counter(), 0.0
-            for i in range(0, len(X), bs):
-                idx = order[i:i + bs]
-                loss = self.backend.train_step(X[idx], y[idx])
+                cb.on_epoch_start(self, epoch, num_batches)
+            start, total, seen = time.perf_counter(), 0.0, 0
+            for b in range(num_batches):
+                idx = order[b * bs:(b + 1) * bs]
+                X_b = self.backend.augment(X[idx], self.rng) if self.config.augment else X[idx]
+                loss = self.backend.train_step(X_b, y[idx])
                 if not math.isfinite(loss):
-                    self._diverged(loss, epoch, i // bs)
-                total += loss
+                    self._diverged(loss, epoch, b)
+                total, seen = total + loss, seen + len(idx)
                 for cb in self.callbacks:
                     cb.on_batch_end(self, loss)
             seconds = time.perf_counter() - start
-            val_loss, val_acc = self.backend.evaluate(Xv, yv, 1000)
+            val_loss, val_acc = self.backend.evaluate(Xv, yv, EVAL_BATCH_SIZE)
             if not math.isfinite(val_loss):
                 self._diverged(val_loss, epoch, "end (evaluation)")
-            row = {"epoch": epoch, "train_loss": total / math.ceil(len(X) / bs), "val_loss": val_loss,
-                   "val_acc": val_acc, "seconds": seconds, "samples_per_s": len(X) / seconds}
+            row = {"epoch": epoch, "train_loss": total / num_batches, "val_loss": val_loss,
+                   "val_acc": val_acc, "seconds": seconds, "samples_per_s": seen / seconds}
             self.history.append(row)
             for cb in self.callbacks:
                 cb.on_epoch_end(self, row)
@@ -434,6 +522,7 @@ class Trainer:
         kept = f"the last good checkpoint is {last}" if last.exists() else "no epoch finished, so no checkpoint"
         self.stop_reason = (f"{self.config.model} ({self.config.backend}): loss is {loss} at epoch {epoch}, "
                             f"batch {batch}; stopped, {kept}. Try a learning rate below {self.config.lr}.")
+        self.diverged = True
         self.summary = self._summarise()
         for cb in self.callbacks:
             cb.on_fit_end(self)
@@ -448,7 +537,7 @@ class Trainer:
                        final_val_acc=self.history[-1]["val_acc"], train_seconds=seconds,
                        samples_per_s=samples / seconds if seconds else float("nan"))
         if "test" in self.data and self.eval_split != "test":
-            out["test_loss"], out["test_acc"] = self.backend.evaluate(*self.data["test"], 1000)
+            out["test_loss"], out["test_acc"] = self.backend.evaluate(*self.data["test"], EVAL_BATCH_SIZE)
         elif "test" in self.data:
             out["test_acc"] = out.get("final_val_acc")
         return out
@@ -456,8 +545,51 @@ class Trainer:
 
 def default_callbacks(config: TrainConfig, progress: bool = True,
                       out: Callable[[str], None] = print) -> list[Callback]:
-    """Progress bar, epoch table, metrics files, checkpoints, and early stopping if asked for."""
-    cbs: list[Callback] = [ProgressBar(progress), EpochTable(out), MetricsLogger(), Checkpointer()]
+    """Progress bar, epoch table, test report, metrics files, checkpoints, early stopping if asked for."""
+    classes = DATASETS[config.resolved().dataset].classes
+    cbs: list[Callback] = [ProgressBar(progress), EpochTable(out), ClassificationReport(classes, out),
+                           MetricsLogger(), Checkpointer()]
     if config.patience:
         cbs.append(EarlyStopping(config.patience))
     return cbs
+
+
+# ----------------------------------------------------------------------------- k-fold
+
+# --8<-- [start:cross_validate]
+def cross_validate(config: TrainConfig, data: dict[str, tuple[np.ndarray, np.ndarray]], run_dir: Path, folds: int,
+                   callbacks: Callable[[TrainConfig], Sequence[Callback]] = lambda c: (),
+                   out: Callable[[str], None] = print) -> dict:
+    """k-fold cross-validation: one fresh model per fold, trained on the other folds' images.
+
+    The folds split ``data["train"]`` (``kfold_indices`` with ``config.split_seed``); each fold's
+    held-out part is that run's validation split, ``data["test"]`` (if any) its test split. Every
+    fold starts from the same seeded initialisation and writes into ``run_dir/fold-K``;
+    ``run_dir/cv.json`` holds the per-fold results and the mean and (population) standard
+    deviation of the final validation and test accuracies.
+    """
+    config, run_dir = config.resolved(), Path(run_dir)
+    X, y = data["train"]
+    results = []
+    for k, (train_idx, val_idx) in enumerate(kfold_indices(len(X), folds, config.split_seed), start=1):
+        out(f"== fold {k}/{folds}: {len(train_idx)} training images, {len(val_idx)} validation images")
+        fold_data = {"train": (X[train_idx], y[train_idx]), "validation": (X[val_idx], y[val_idx])}
+        if "test" in data:
+            fold_data["test"] = data["test"]
+        summary = Trainer(config, fold_data, run_dir / f"fold-{k}", list(callbacks(config))).fit()
+        results.append({"fold": k, "n_train": int(len(train_idx)), "n_validation": int(len(val_idx)),
+                        **{key: summary[key] for key in ("final_val_acc", "best_val_acc", "test_acc", "epochs_run")
+                           if key in summary}})
+        out(f"fold {k}: validation accuracy {results[-1]['final_val_acc']:.2%}")
+    doc: dict[str, Any] = {"config": dataclasses.asdict(config), "folds": results}
+    for key in ("final_val_acc", "test_acc"):
+        values = np.array([r[key] for r in results if r.get(key) is not None], dtype=np.float64)
+        if len(values):
+            doc[f"{key}_mean"], doc[f"{key}_std"] = float(values.mean()), float(values.std())
+    atomic_write(run_dir / "cv.json", json.dumps(doc, indent=2).encode())
+    per_fold = ", ".join(f"{r['final_val_acc']:.2%}" for r in results)
+    out(f"cross-validation ({folds} folds): validation accuracy {doc['final_val_acc_mean']:.2%} "
+        f"± {doc['final_val_acc_std']:.2%} (per fold {per_fold})"
+        + (f"; test accuracy {doc['test_acc_mean']:.2%} ± {doc['test_acc_std']:.2%}" if "test_acc_mean" in doc else ""))
+    return doc
+# --8<-- [end:cross_validate]

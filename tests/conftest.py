@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated data cache per test."""
+"""Shared fixtures: an isolated data cache per test, and small files of each dataset in it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from datafiles import fake_mnist_pickle
+from datafiles import fake_cifar_batches, fake_fashion_files, fake_mnist_pickle
 
 from scratchnet.data import datasets
 from scratchnet.data.sources import FileSpec
@@ -33,3 +33,26 @@ def fake_mnist(data_home: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
     (data_home / "mnist").mkdir(parents=True)
     (data_home / "mnist" / "mnist.pkl.gz").write_bytes(gz)
     return gz
+
+
+@pytest.fixture
+def fake_fashion(data_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """40 training and 10 test Fashion-MNIST images (IDX .gz files) in the cache, digests registered."""
+    files = fake_fashion_files()
+    specs = tuple(FileSpec(name, hashlib.sha256(raw).hexdigest()) for name, raw in files.items())
+    monkeypatch.setitem(datasets.DATASETS, "fashion-mnist",
+                        dataclasses.replace(datasets.DATASETS["fashion-mnist"], files=specs))
+    (data_home / "fashion-mnist").mkdir(parents=True)
+    for name, raw in files.items():
+        (data_home / "fashion-mnist" / name).write_bytes(gzip.compress(raw))
+    return files
+
+
+@pytest.fixture
+def fake_cifar(data_home: Path) -> dict[str, bytes]:
+    """CIFAR-10 batches of 8 images each (40 training, 8 test) in the cache folder."""
+    batches = fake_cifar_batches()
+    (data_home / "cifar10").mkdir(parents=True)
+    for name, raw in batches.items():
+        (data_home / "cifar10" / name).write_bytes(raw)
+    return batches

@@ -24,3 +24,23 @@ def fake_mnist_pickle(n: tuple[int, int, int] = (50, 20, 20), seed: int = 0) -> 
         y = rng.integers(0, 10, size=count).astype(np.int64)
         splits.append((X, y))
     return gzip.compress(pickle.dumps(tuple(splits), protocol=2))
+
+
+def fake_fashion_files(n_train: int = 40, n_test: int = 10, seed: int = 0) -> dict[str, bytes]:
+    """The four Fashion-MNIST IDX files (decompressed bytes), small, with random pixels and labels."""
+    from scratchnet.data.formats import write_idx
+
+    rng = np.random.default_rng(seed)
+    return {"train-images-idx3-ubyte.gz": write_idx(rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8)),
+            "train-labels-idx1-ubyte.gz": write_idx(rng.integers(0, 10, n_train).astype(np.uint8)),
+            "t10k-images-idx3-ubyte.gz": write_idx(rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8)),
+            "t10k-labels-idx1-ubyte.gz": write_idx(rng.integers(0, 10, n_test).astype(np.uint8))}
+
+
+def fake_cifar_batches(n: int = 8, seed: int = 0) -> dict[str, bytes]:
+    """CIFAR-10's five training batches and its test batch, ``n`` random images each."""
+    from scratchnet.data.formats import write_cifar_batch
+
+    rng = np.random.default_rng(seed)
+    return {name: write_cifar_batch(rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, n))
+            for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]}

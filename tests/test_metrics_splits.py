@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchnet.data.splits import kfold_indices, split_holdout
+from scratchnet.data.splits import kfold_indices, split_holdout, standard_splits
 from scratchnet.data.transforms import random_crop, random_hflip
 from scratchnet.metrics import classification_report, confusion_matrix, format_report, plot_confusion_matrix
 
@@ -65,3 +65,35 @@ def test_holdout_and_kfold_partition_everything():
     assert sorted(seen) == list(range(23))
     with pytest.raises(ValueError, match=r"folds must lie in \[2, 23\], got 1"):
         next(kfold_indices(23, 1))
+
+
+def _dataset(sizes: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    start, out = 0, {}
+    for split, n in sizes.items():  # X holds each image's global index, so splits can be traced
+        out[split] = (np.arange(start, start + n), np.arange(start, start + n) % 10)
+        start += n
+    return out
+
+
+@pytest.mark.parametrize(("name", "loaded", "expected"), [
+    ("mnist", {"train": 50000, "validation": 10000, "test": 10000},
+     {"train": 50000, "validation": 10000, "test": 10000}),
+    ("fashion-mnist", {"train": 60000, "test": 10000}, {"train": 54000, "validation": 6000, "test": 10000}),
+    ("cifar10", {"train": 50000, "test": 10000}, {"train": 50000, "validation": 6500, "test": 3500}),
+])
+def test_standard_splits_sizes_seeded_and_disjoint(name: str, loaded: dict, expected: dict):
+    data = _dataset(loaded)
+    splits = standard_splits(name, data, seed=0)
+    assert {k: len(v[0]) for k, v in splits.items()} == expected and list(splits) == list(expected)
+    everything = np.concatenate([X for X, _ in splits.values()])
+    assert sorted(everything.tolist()) == list(range(sum(loaded.values())))  # a partition of the images
+    for X, y in splits.values():
+        np.testing.assert_array_equal(y, X % 10)  # labels stay with their images
+    again, other = standard_splits(name, data, seed=0), standard_splits(name, data, seed=1)
+    assert all(np.array_equal(again[k][0], splits[k][0]) for k in splits)
+    if name != "mnist":
+        assert not np.array_equal(other["validation"][0], splits["validation"][0])
+    # k-fold: the whole training set, no validation split, the same test split
+    folds = standard_splits(name, data, seed=0, validation=False)
+    assert list(folds) == ["train", "test"] and len(folds["train"][0]) == loaded["train"]
+    np.testing.assert_array_equal(folds["test"][0], splits["test"][0])

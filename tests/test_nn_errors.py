@@ -218,7 +218,7 @@ def test_optimizer_arguments_and_state() -> None:
 def test_init_and_zoo_names() -> None:
     with pytest.raises(TypeError, match="init: rng must be a np.random.Generator or a randn"):
         init.book_default(snn.Linear(2, 2), rng=42)
-    with pytest.raises(ValueError, match=r"unknown model 'book'; expected one of \['book_mlp'"):
+    with pytest.raises(ValueError, match=r"unknown model 'book'; expected one of \['book_conv', 'book_mlp'"):
         models.build("book")
 
 

@@ -1,10 +1,13 @@
 """The model zoo in PyTorch: same names, same ``state_dict`` keys and shapes as scratchnet's.
 
-Each model takes ``(N, 1, 28, 28)`` or ``(N, 784)`` and returns ``(N, 10)``; its training
-defaults are ``SPECS[name]``, the very table ``scratchnet.models`` defines.
+Each model returns ``(N, 10)``: the MLPs take ``(N, 1, 28, 28)`` or ``(N, 784)``, the CNNs images
+of ``SPECS[name].input_shape``; training defaults are ``SPECS[name]``, the very table
+``scratchnet.models`` defines.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from torch import nn
 
@@ -15,7 +18,10 @@ __all__ = [
     "ModelSpec",
     "book_mlp",
     "book_mlp100",
+    "book_conv",
     "build",
+    "cifar_cnn",
+    "fashion_cnn",
     "latent3",
     "linear_mask",
     "mlp_3b1b",
@@ -60,6 +66,58 @@ def latent3() -> nn.Sequential:
 
 
 # --8<-- [end:zoo]
+
+
+def _conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    """Conv2d 3x3, padding 1, no bias -> BatchNorm2d -> ReLU (as ``scratchnet.models._conv_bn_relu``)."""
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+
+# --8<-- [start:cnn_zoo]
+def book_conv() -> nn.Sequential:
+    """Conv2d(1, 20, 5) MaxPool ReLU, Conv2d(20, 40, 5) MaxPool ReLU, Flatten, [640, 100, 10] ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(),        # (N, 20, 12, 12)
+        nn.Conv2d(20, 40, 5), nn.MaxPool2d(2), nn.ReLU(),       # (N, 40, 4, 4)
+        nn.Flatten(),                                           # (N, 640)
+        nn.Linear(640, 100), nn.ReLU(),                         # (N, 100)
+        nn.Linear(100, 10),                                     # (N, 10)
+    )
+
+
+def fashion_cnn() -> nn.Sequential:
+    """The Fashion-MNIST reference CNN, its ``conv_stack`` and ``fc_stack`` as in the reference."""
+    conv_stack = nn.Sequential(
+        *_conv_bn_relu(1, 32), nn.MaxPool2d(2),                 # (N, 32, 14, 14)
+        *_conv_bn_relu(32, 64), nn.MaxPool2d(2),                # (N, 64, 7, 7)
+        *_conv_bn_relu(64, 64),                                 # (N, 64, 7, 7)
+    )
+    fc_stack = nn.Sequential(
+        nn.Flatten(),                                           # (N, 3136)
+        nn.Linear(3136, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.5),  # (N, 256)
+        nn.Linear(256, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.4),   # (N, 128)
+        nn.Linear(128, 10),                                     # (N, 10)
+    )
+    return nn.Sequential(OrderedDict(conv_stack=conv_stack, fc_stack=fc_stack))
+
+
+def cifar_cnn() -> nn.Sequential:
+    """Six 3x3 conv + BatchNorm + ReLU (32, 32, 64 | pool | 128, 128, 256 | pool), [16384, 512, 10]."""
+    conv_stack = nn.Sequential(
+        *_conv_bn_relu(3, 32), *_conv_bn_relu(32, 32), *_conv_bn_relu(32, 64),
+        nn.MaxPool2d(2),                                        # (N, 64, 16, 16)
+        *_conv_bn_relu(64, 128), *_conv_bn_relu(128, 128), *_conv_bn_relu(128, 256),
+        nn.MaxPool2d(2),                                        # (N, 256, 8, 8)
+    )
+    fc_stack = nn.Sequential(
+        nn.Flatten(),                                           # (N, 16384)
+        nn.Linear(256 * 8 * 8, 512), nn.ReLU(),                 # (N, 512)
+        nn.Linear(512, 10),                                     # (N, 10)
+    )
+    return nn.Sequential(OrderedDict(conv_stack=conv_stack, fc_stack=fc_stack))
+
+
+# --8<-- [end:cnn_zoo]
 
 
 def build(name: str) -> nn.Sequential:

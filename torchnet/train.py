@@ -1,18 +1,23 @@
 """The torch backend of the shared training loop (``scratchnet.train.Trainer``).
 
 Same zoo model, same loss, same optimizer as ``ScratchBackend``, in idiomatic PyTorch; arrays
-cross the boundary as NumPy so checkpoints load into either library.
+cross the boundary as NumPy so checkpoints load into either library. Augmentation is
+torchvision's ``RandomCrop(size, padding=4)`` and ``RandomHorizontalFlip()``. Dropout draws from
+torch's global generator, so each backend keeps its own generator state, swaps it in for its
+training steps, and stores it in the checkpoint: two runs in one process never share a stream.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scratchnet.train import TrainConfig, flatten_state, unflatten_state
+from scratchnet.train import EVAL_BATCH_SIZE, TrainConfig, flatten_state, unflatten_state
 
 from . import default_device, models
 
@@ -39,8 +44,11 @@ class TorchBackend:
         spec = models.SPECS[config.model]
         self.device = torch.device(config.device) if config.device else default_device()
         self.dtype = getattr(torch, config.dtype)
-        torch.manual_seed(config.seed)
-        self.model = getattr(models, config.model)().to(self.device, self.dtype)
+        self._cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=self._cuda):  # the caller's global generator is left alone
+            torch.manual_seed(config.seed)
+            self.model = getattr(models, config.model)().to(self.device, self.dtype)
+            self._rng_cpu, self._rng_cuda = self._get_rng()
         self.loss_name = spec.loss
         self.loss = make_loss(spec.loss)
         if config.optimizer == "sgd":
@@ -58,13 +66,27 @@ class TorchBackend:
             yt = F.one_hot(yt, num_classes).to(self.dtype)
         return Xt, yt
 
+    def _get_rng(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if self._cuda else None
+
+    @contextlib.contextmanager
+    def _own_rng(self) -> Iterator[None]:
+        """Run with this backend's generator states in torch's global generators (dropout's)."""
+        with torch.random.fork_rng(devices=self._cuda):
+            torch.set_rng_state(self._rng_cpu)
+            if self._cuda:
+                torch.cuda.set_rng_state(self._rng_cuda, self.device)
+            yield
+            self._rng_cpu, self._rng_cuda = self._get_rng()
+
     # --8<-- [start:torch_step]
     def train_step(self, X: np.ndarray, y: np.ndarray) -> float:
         """One mini-batch: zero grads, forward, loss, autograd backward, optimizer step."""
         self.model.train()
         Xt, yt = self._tensors(X, y)
         self.opt.zero_grad()
-        loss = self.loss(self.model(Xt), yt)
+        with self._own_rng():  # dropout's masks come from this run's stream
+            loss = self.loss(self.model(Xt), yt)
         loss.backward()
         self.opt.step()
         return loss.item()
@@ -83,24 +105,51 @@ class TorchBackend:
         return total / len(X), correct / len(X)
 
     @torch.no_grad()
-    def predict(self, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """Class predictions ``(N,)`` for ``X``."""
+    def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+        """Class predictions ``(N,)`` for ``X``, in evaluation mode."""
         self.model.eval()
         return np.concatenate([self.model(self._tensors(X[s:s + batch_size], np.zeros(0, np.int64))[0])
                                .argmax(1).cpu().numpy() for s in range(0, len(X), batch_size)])
 
+    # --8<-- [start:torch_augment]
+    def augment(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """torchvision's random crop of the 4-padded image and random flip, image by image.
+
+        torchvision draws from torch's global generator: it is seeded from the run's ``rng`` for
+        this batch and put back afterwards, so dropout's stream is untouched and runs repeat.
+        """
+        from torchvision.transforms import v2
+
+        augment = v2.Compose([v2.RandomCrop(X.shape[-2:], padding=4), v2.RandomHorizontalFlip()])
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(int(rng.integers(2**63)))
+            images = torch.from_numpy(np.ascontiguousarray(X))               # (N, C, H, W)
+            return torch.stack([augment(image) for image in images]).numpy()  # (N, C, H, W)
+    # --8<-- [end:torch_augment]
+
     def state(self) -> dict[str, np.ndarray]:
+        """Model, optimizer and torch's generator states (dropout) as flat NumPy arrays."""
         out: dict[str, np.ndarray] = {}
         flatten_state("model", {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}, out)
         flatten_state("optim", _to_numpy(self.opt.state_dict()), out)
+        out["rng/torch_cpu"] = self._rng_cpu.numpy()
+        if self._cuda:
+            out["rng/torch_cuda"] = self._rng_cuda.numpy()
         return out
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`state` (or the scratch backend's: its random streams are its own)."""
         model_sd = unflatten_state(state, "model")
         self.model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in model_sd.items()})
+        if "rng/torch_cpu" in state:
+            self._rng_cpu = torch.from_numpy(np.array(state["rng/torch_cpu"]))
+        if "rng/torch_cuda" in state and self._cuda:
+            self._rng_cuda = torch.from_numpy(np.array(state["rng/torch_cuda"]))
         saved = unflatten_state(state, "optim")
         sd = self.opt.state_dict()
-        sd["state"] = {int(i): {k: torch.as_tensor(np.asarray(v), device=self.device) for k, v in s.items()}
+        # Adam's "step" stays a CPU tensor, as torch.optim keeps it (unless capturable/fused)
+        sd["state"] = {int(i): {k: torch.as_tensor(np.asarray(v), device="cpu" if k == "step" else self.device)
+                                for k, v in s.items()}
                        for i, s in saved.get("state", {}).items()}
         for group, saved_group in zip(sd["param_groups"], saved.get("param_groups", []), strict=False):
             for k, v in saved_group.items():

@@ -51,8 +51,6 @@ class Conv2d(Module):
         self.weight = Parameter(rng.uniform(-bound, bound, shape).astype(dtype))
         self.bias = Parameter(rng.uniform(-bound, bound, out_channels).astype(dtype)) if bias else None
         self._params["bias"] = self.bias
-        self._x: np.ndarray | None = None
-        self._cols: np.ndarray | None = None
         # "direct" for stride 1 (every model here): kernels that read windows of the image in
         # place. Otherwise "im2col": each window copied into a row, then the GEMM. Either may be
         # set by hand where both apply (the benchmarks time both).
@@ -71,7 +69,8 @@ class Conv2d(Module):
         N = X.shape[0]
         X = np.ascontiguousarray(X)
         b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
-        self._x, self._cols = X, None
+        self._cache.clear()
+        self._cache["X"] = X  # backward's input; released before the next forward (Sequential)
         out = np.empty((N, self.out_channels, Ho, Wo), W.dtype)                       # (N, C_out, Ho, Wo)
         if self.algorithm == "direct":
             if s != 1 or p > k - 1:
@@ -81,11 +80,11 @@ class Conv2d(Module):
         cols = im2col(X, k, k, s, p, np.empty((N * Ho * Wo, W[0].size), W.dtype))  # (N*Ho*Wo, C*k*k)
         rows = gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
                        0.0)                                                           # (N*Ho*Wo, C_out)
-        self._cols = cols
+        self._cache["cols"] = cols
         return rows_to_nchw(rows, b, out)
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
-        X = self._x
+        X = self._cache.get("X")
         N, _, H, W_ = X.shape if X is not None else (0, 0, 0, 0)
         k, s, p = self.kernel_size, self.stride, self.padding
         Ho, Wo = out_size(H, k, s, p), out_size(W_, k, s, p)
@@ -97,7 +96,7 @@ class Conv2d(Module):
         if self.algorithm == "direct":  # forward checked that it applies
             conv2d_backward_weight(X, dY, p, self.weight.grad)                     # dW += dY (*) X
             return conv2d_backward_input(dY, W, p, np.empty_like(X)) if needs_input_grad else None
-        cols = self._cols
+        cols = self._cache["cols"]
         rows = nchw_to_rows(dY, np.empty((len(cols), self.out_channels), cols.dtype))      # (N*Ho*Wo, C_out)
         gemm_tn(rows, cols, self.weight.grad.reshape(self.out_channels, -1), 1.0)          # (C_out, C*k*k)
         if not needs_input_grad:
