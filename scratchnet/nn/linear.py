@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels.linear import _linear_backward, _linear_forward
+from ..kernels.matmul import gemm_nn
 from .buffers import take
 from .checks import check_grad, check_input
 from .module import Module, Parameter
@@ -64,9 +65,11 @@ class Linear(Module):
         check_grad(self.name, dY, None if X is None else (X.shape[0], self.out_features))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
         dW, beta = self.weight.grad_and_beta()  # beta 0 right after zero_grad: no clearing pass
-        db = None if self.bias is None else self.bias.grad
-        dX = take(self._work, "dX", X.shape, X.dtype) if needs_input_grad else None
-        _linear_backward(dY, X, self.weight.data, dW, beta, db, dX)  # (N, in) = dY W
+        _linear_backward(dY, X, dW, beta, None if self.bias is None else self.bias.grad)
+        if not needs_input_grad:
+            return None
+        dX = take(self._work, "dX", X.shape, X.dtype)
+        gemm_nn(dY, self.weight.data, dX, 0.0)  # (N, in) = (N, out) (out, in)
         return dX
 
     # --8<-- [end:linear]
