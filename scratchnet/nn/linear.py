@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.linear import _linear_backward, _linear_forward
-from ..kernels.matmul import gemm_nn
+from ..kernels.activations import IDENTITY, bias_act_forward, bias_backward
+from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
 from .buffers import take
 from .checks import check_grad, check_input
 from .module import Module, Parameter
@@ -55,7 +55,9 @@ class Linear(Module):
         cache.clear()  # a stale cache must not keep a work array alive
         X = np.ascontiguousarray(X)
         Y = take(self._work, "Y", (X.shape[0], self.out_features), W.dtype)
-        _linear_forward(X, W, None if self.bias is None else self.bias.data, Y)  # X W^T + b
+        gemm_nt(X, W, Y, 0.0)  # (N, out) = (N, in) (out, in)^T
+        if self.bias is not None:
+            bias_act_forward(Y, self.bias.data, IDENTITY, Y)  # (N, out) += b, in place
         cache["X"] = X
         return Y
 
@@ -65,12 +67,14 @@ class Linear(Module):
         check_grad(self.name, dY, None if X is None else (X.shape[0], self.out_features))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
         dW, beta = self.weight.grad_and_beta()  # beta 0 right after zero_grad: no clearing pass
-        _linear_backward(dY, X, dW, beta, None if self.bias is None else self.bias.grad)
+        gemm_tn(dY, X, dW, beta)  # (out, in) (+)= (N, out)^T (N, in)
+        if self.bias is not None:
+            bias_backward(dY, self.bias.grad)  # (out,) += sum_n dY[n]
         if not needs_input_grad:
             return None
-        dX = take(self._work, "dX", X.shape, X.dtype)
-        gemm_nn(dY, self.weight.data, dX, 0.0)  # (N, in) = (N, out) (out, in)
-        return dX
+        return gemm_nn(
+            dY, self.weight.data, take(self._work, "dX", X.shape, X.dtype), 0.0
+        )  # (N, in)
 
     # --8<-- [end:linear]
 
