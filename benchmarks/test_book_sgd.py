@@ -48,9 +48,9 @@ def book_data(request) -> tuple[list, np.ndarray, np.ndarray, str]:
     return training_data, X, y, source
 
 
-def run(benchmark, fn, n: int, backend: str, source: str) -> None:
+def run(benchmark, fn, n: int, backend: str, source: str, label: str = "") -> None:
     benchmark.group = GROUP
-    benchmark.extra_info.update(backend=backend, data=source, samples=n)
+    benchmark.extra_info.update(backend=backend, data=source, samples=n, label=label)
     with contextlib.redirect_stdout(io.StringIO()):  # the book's "Epoch 0 complete" lines
         benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=1)
     if benchmark.stats is not None:
@@ -73,7 +73,7 @@ def test_book_sgd_epoch(benchmark, book_data, api: str) -> None:
     else:
         fn = lambda: net.SGD(training_data, 1, 10, 3.0)  # noqa: E731
     backend = api.split(".")[0] + "-cpu" * api.startswith("torch")
-    run(benchmark, fn, len(training_data), backend, source)
+    run(benchmark, fn, len(training_data), backend, source, label=api.rsplit(".", 1)[1])
 
 
 @pytest.mark.parametrize("threads", [1, 2])

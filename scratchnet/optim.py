@@ -22,9 +22,9 @@ class Optimizer:
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to zero (in place)."""
+        """Set every parameter's ``.grad`` to zero (see ``Parameter.zero_grad``)."""
         for p in self.params:
-            p.grad.fill(0)
+            p.zero_grad()
 
     def state_dict(self) -> dict[str, Any]:
         """``{"state": {i: {...}}, "param_groups": [{..., "params": [0..n-1]}]}`` as torch's."""
@@ -108,14 +108,15 @@ class SGD(Optimizer):
             d["nesterov"],
         )
         for p, state in zip(self.params, self.state, strict=True):
-            buf = state.get("momentum_buffer")
+            grad = p.grad
+            buf = state.get("momentum_buffer") if momentum != 0 else None
             first = buf is None
             if momentum != 0 and first:
                 buf = state["momentum_buffer"] = np.empty_like(p.data)
             sgd_step(
                 p.data,
-                p.grad,
-                p.grad if buf is None else buf,
+                grad,
+                grad if buf is None else buf,
                 lr,
                 momentum,
                 dampening,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import scratchnet.nn as snn
-from scratchnet import losses
+from scratchnet import losses, optim
 
 
 def numeric_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -63,6 +63,26 @@ def test_parameter_gradients_accumulate_until_zero_grad():
     np.testing.assert_allclose(layer.weight.grad, 2 * once)
     layer.zero_grad()
     assert not layer.weight.grad.any()
+
+
+def test_zero_grad_is_lazy_but_reads_as_zeros():
+    """``zero_grad`` only marks; a read fills; the next backward overwrites (stale NaN included)."""
+    layer = snn.Linear(3, 2, dtype=np.float64)
+    X, g = np.ones((4, 3)), np.ones((4, 2))
+    layer(X)
+    layer.backward(g)
+    once = {name: p.grad.copy() for name, p in layer.named_parameters()}
+    for p in layer.parameters():
+        p.grad[...] = np.nan  # stale values must never reach the next step
+    layer.zero_grad()
+    layer(X)
+    layer.backward(g)
+    for name, p in layer.named_parameters():
+        np.testing.assert_array_equal(p.grad, once[name], err_msg=name)
+    layer.zero_grad()
+    before = layer.weight.data.copy()
+    optim.SGD(layer.parameters(), lr=0.1).step()  # a step right after zero_grad moves nothing
+    np.testing.assert_array_equal(layer.weight.data, before)
 
 
 @pytest.mark.parametrize("name", ["QuadraticCost", "CrossEntropyCost", "CrossEntropyLoss", "MSELoss", "BCELoss"])

@@ -48,9 +48,9 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
     if np.shape(x0) not in ((n_in, 1), (n_in,)):
         raise ValueError(f"{name}: each x must be a ({n_in}, 1) column for a network with "
                          f"{n_in} inputs, got {np.shape(x0)}")
-    X = _rows((x for x, _ in data), np.shape(x0), len(data), n_in,
+    X = _rows([x for x, _ in data], np.shape(x0), len(data), n_in,
               f"{name}: every x must be a ({n_in}, 1) column")                       # (n, n_in)
-    if not np.isfinite(X.sum(dtype=np.float64)):      # one pass; look closer only when it fails
+    if not np.isfinite(X.sum()):  # one pass (an overflow only costs the closer look)
         bad = np.argwhere(~np.isfinite(X))
         if bad.size:
             i, k = bad[0]
@@ -65,20 +65,28 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
         raise ValueError(f"{name}: each y must be a ({n_out}, 1) one-hot column, got "
                          f"{np.shape(y0)} (validation and test data carry int labels; pass "
                          "them as evaluation data)")
-    Y = _rows((v for _, v in data), np.shape(y0), len(data), n_out,
+    Y = _rows([v for _, v in data], np.shape(y0), len(data), n_out,
               f"{name}: every y must be a ({n_out}, 1) one-hot column")          # (n, n_out)
-    Y = Y.astype(np.float64)
-    return X, Y
+    return X, Y.astype(np.float64, copy=False)
 
 
-def _rows(columns, shape: tuple, n: int, width: int, message: str) -> np.ndarray:
+def _rows(columns: list, shape: tuple, n: int, width: int, message: str) -> np.ndarray:
     """Stack ``n`` columns of one ``shape`` into ``(n, width)`` rows, keeping a float dtype as
-    it is (float32 pixels stay exact). One concatenation: contiguous copies, no per-row Python."""
-    columns = [c if type(c) is np.ndarray else np.asarray(c) for c in columns]
-    bad = next((c.shape for c in columns if c.shape != shape), None)
-    if bad is not None:
+    it is (float32 pixels stay exact).
+
+    One ``np.array`` call checks that every column has the shape and copies them, in C; the
+    columns are looked at one by one only when it fails, to name the first bad one.
+    """
+    try:
+        X = np.array(columns)                                                  # (n, *shape)
+    except (ValueError, TypeError):  # columns of different shapes
+        X = None
+    if X is None or X.shape != (n, *shape) or X.dtype.kind not in "fiub":
+        bad = next((np.shape(c) for c in columns if np.shape(c) != shape), None)
+        if bad is None:
+            raise ValueError(f"{message} of numbers, got dtype {X.dtype if X is not None else '?'}")
         raise ValueError(f"{message}, got {bad} after {shape}")
-    X = np.concatenate(columns, axis=0).reshape(n, width)                     # (n, width)
+    X = X.reshape(n, width)                                                    # (n, width)
     return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
 
 

@@ -66,7 +66,8 @@ class Linear(Module):
         X = self._cache.get("X")
         check_grad(self.name, dY, None if X is None else (X.shape[0], self.out_features))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
-        gemm_tn(dY, X, self.weight.grad, 1.0)  # (out, in) += (N, out)^T (N, in)
+        dW, beta = self.weight.grad_and_beta()  # beta 0 right after zero_grad: no clearing pass
+        gemm_tn(dY, X, dW, beta)  # (out, in) (+)= (N, out)^T (N, in)
         if self.bias is not None:
             bias_backward(dY, self.bias.grad)  # (out,) += sum_n dY[n]
         if not needs_input_grad:
