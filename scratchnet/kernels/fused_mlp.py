@@ -29,7 +29,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .matmul import VECTOR_BYTES, _VectorOps
+from .microkernel import VECTOR_BYTES, _VectorOps
 
 SIGMOID, TANH, RELU, SOFTMAX = 1, 2, 3, 4
 QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = 0, 1, 2
