@@ -187,6 +187,86 @@ tile_gather_a_narrow = _tile_kernel(1, "a")
 # --8<-- [end:gemm_microkernel]
 
 
+DR = 4  # rows of a dot tile
+DC = 4  # columns of a dot tile: DR x DC vector accumulators
+
+
+# --8<-- [start:dot_tile]
+def _dot_codegen(context, builder, sig, args):
+    A_, a0_, ars, B_, b0_, boff_, C_, c0_, ldc_, kc_, m_, n_, acc_flag = args
+    ops = _VectorOps(context, builder, sig.args[0].dtype)
+    const, VL = ops.const, ops.VL
+
+    def data(k, value):
+        return context.make_array(sig.args[k])(context, builder, value).data
+
+    pa, pb, pc = builder.gep(data(0, A_), [a0_]), builder.gep(data(3, B_), [b0_]), builder.gep(data(6, C_), [c0_])
+    boff = data(5, boff_)
+
+    def clamp(i, count):  # rows or columns past the tile's edge re-read the last one; not stored
+        return builder.select(builder.icmp_signed("<", const(i), count), const(i), builder.sub(count, const(1)))
+
+    a_rows = [builder.gep(pa, [builder.mul(clamp(i, m_), ars)]) for i in range(DR)]
+    b_rows = [builder.gep(pb, [builder.load(builder.gep(boff, [clamp(j, n_)]))]) for j in range(DC)]
+    entry = builder.basic_block
+    loop, done = builder.append_basic_block("dot.loop"), builder.append_basic_block("dot.done")
+    builder.cbranch(builder.icmp_signed(">", kc_, const(0)), loop, done)
+
+    builder.position_at_end(loop)  # VL depths at once: acc[i][j] += A[i, k:k+VL] * B[j, k:k+VL]
+    k = builder.phi(ops.i64)
+    acc = [[builder.phi(ops.vty) for _ in range(DC)] for _ in range(DR)]
+    mask = builder.icmp_signed("<", ops.lanes, ops.splat(builder.sub(kc_, k)))
+    a = [ops.load(ops.vector_at(r, k), mask) for r in a_rows]
+    b = [ops.load(ops.vector_at(r, k), mask) for r in b_rows]
+    new = [[ops.fma(a[i], b[j], acc[i][j]) for j in range(DC)] for i in range(DR)]
+    k_next = builder.add(k, const(VL))
+    k.add_incoming(const(0), entry)
+    k.add_incoming(k_next, loop)
+    for i in range(DR):
+        for j in range(DC):
+            acc[i][j].add_incoming(ops.zero, entry)
+            acc[i][j].add_incoming(new[i][j], loop)
+    builder.cbranch(builder.icmp_signed("<", k_next, kc_), loop, done)
+
+    builder.position_at_end(done)  # each accumulator's lanes summed (any order), then into C
+    total = [[builder.phi(ops.vty) for _ in range(DC)] for _ in range(DR)]
+    elt = ops.vty.element
+    reduce = cgutils.get_or_insert_function(builder.module, ir.FunctionType(elt, [elt, ops.vty]),
+                                            f"llvm.vector.reduce.fadd.v{VL}f{sig.args[0].dtype.bitwidth}")
+    for i in range(DR):
+        for j in range(DC):
+            total[i][j].add_incoming(ops.zero, entry)
+            total[i][j].add_incoming(new[i][j], loop)
+    zero = ir.Constant(elt, 0.0)
+    for i in range(DR):
+        for j in range(DC):
+            inside = builder.and_(builder.icmp_signed("<", const(i), m_), builder.icmp_signed("<", const(j), n_))
+            with builder.if_then(inside):
+                # reassoc: a tree of vector adds instead of VL dependent scalar ones
+                s = builder.call(reduce, [zero, total[i][j]], fastmath=("reassoc",))
+                p = builder.gep(pc, [builder.add(builder.mul(const(i), ldc_), const(j))])
+                old = builder.select(acc_flag, builder.load(p), zero)
+                builder.store(builder.fadd(old, s), p)
+    return context.get_dummy_value()
+
+
+@intrinsic
+def tile_dot(typingctx, A, a0, a_rs, B, b0, boff, C, c0, ldc, kc, m, n, accumulate):
+    """``C[c0 + i*ldc + j] (+)= sum_k A[a0 + i*a_rs + k] * B[b0 + boff[j] + k]``, i < m, j < n.
+
+    The dot-product form of the tile, for a product whose two operands are both contiguous
+    along the depth (``A B^T``): ``DR x DC`` vector accumulators, each holding VL partial sums
+    along k (masked past ``kc``), summed across lanes once at the end. A convolution's weight
+    gradient has this shape: rows of dY against windows of the image, both running over the
+    output positions. Up to ``m <= DR`` rows and ``n <= DC`` columns are stored.
+    """
+    if not (isinstance(A, types.Array) and A.dtype in (types.float32, types.float64) and B.dtype == A.dtype
+            and C.dtype == A.dtype and isinstance(boff, types.Array) and boff.dtype == types.int64):
+        return None
+    return types.none(A, a0, a_rs, B, b0, boff, C, c0, ldc, kc, m, n, accumulate), _dot_codegen
+# --8<-- [end:dot_tile]
+
+
 def _strip_kernel(add: bool):
     """``dst[d0:d0+n] = src[s0:s0+n] (+ c)`` for ``n <= NR``: NV masked vector loads and stores.
 
