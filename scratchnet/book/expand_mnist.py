@@ -22,9 +22,7 @@ names both digests; one made from other data or another seed is rebuilt too.
 from __future__ import annotations
 
 import io
-import json
 import math
-import os
 import random
 import warnings
 from pathlib import Path
@@ -32,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.datasets import cache_root
-from ..data.sources import atomic_write, sha256_hex
+from ..data.sources import read_verified, sha256_hex, write_verified
 from .common import shuffled_order
 
 SEED = 12345678
@@ -112,21 +110,10 @@ def _source_digest(k: np.ndarray, y: np.ndarray) -> str:
 def _read(k: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The cached expansion of ``(k, y)``; None when absent, stale or corrupt (with a warning)."""
     npz, manifest_path = _paths()
-    if not (npz.is_file() and manifest_path.is_file()):
+    found = read_verified(npz, manifest_path, stacklevel=4)
+    if found is None:
         return None
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError) as exc:
-        warnings.warn(f"{manifest_path} is unreadable ({exc}); rebuilding {npz}", stacklevel=3)
-        return None
-    raw = npz.read_bytes()
-    digest = sha256_hex(raw)
-    if digest != manifest.get("npz_sha256"):
-        aside = npz.with_name(npz.name + ".corrupt")
-        os.replace(npz, aside)
-        warnings.warn(f"{npz} failed its checksum (SHA-256 expected {manifest.get('npz_sha256')}, "
-                      f"actual {digest}); set aside at {aside} and rebuilt", stacklevel=3)
-        return None
+    raw, manifest = found
     if manifest.get("source_sha256") != _source_digest(k, y) or manifest.get("seed") != seed:
         warnings.warn(f"{npz} was expanded from other training data or another seed "
                       f"(seed {manifest.get('seed')}); rebuilt from the current MNIST training set "
@@ -142,11 +129,9 @@ def _build(k: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndar
     buf = io.BytesIO()
     np.savez(buf, X=Xk, y=yk)
     npz, manifest_path = _paths()
-    atomic_write(npz, buf.getvalue())
-    manifest = {"file": FILE, "npz_sha256": sha256_hex(buf.getvalue()), "images": len(Xk),
-                "source_sha256": _source_digest(k, y), "seed": seed,
-                "order": ["original"] + [name for name, _, _ in SHIFTS] + ["then shuffled"]}
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    write_verified(npz, buf.getvalue(), manifest_path,
+                   {"file": FILE, "images": len(Xk), "source_sha256": _source_digest(k, y), "seed": seed,
+                    "order": ["original"] + [name for name, _, _ in SHIFTS] + ["then shuffled"]})
     return Xk, yk
 
 

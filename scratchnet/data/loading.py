@@ -8,9 +8,6 @@ source file came from. Later loads check that digest and scale the pixels: well 
 from __future__ import annotations
 
 import io
-import json
-import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ import numpy as np
 
 from .datasets import Arrays, cache_root, get_dataset
 from .errors import DatasetNotFoundError
-from .sources import atomic_write, fetch_file, sha256_hex
+from .sources import fetch_file, read_verified, sha256_hex, write_verified
 
 
 def _paths(name: str) -> tuple[Path, Path, Path]:
@@ -29,18 +26,10 @@ def _paths(name: str) -> tuple[Path, Path, Path]:
 def _read_array_cache(name: str) -> tuple[Arrays, dict[str, Any]] | None:
     """The cached arrays and manifest, or None when absent or failing their checksum."""
     _, npz, manifest_path = _paths(name)
-    if not (npz.is_file() and manifest_path.is_file()):
+    found = read_verified(npz, manifest_path, stacklevel=4)
+    if found is None:
         return None
-    manifest = json.loads(manifest_path.read_text())
-    raw = npz.read_bytes()
-    digest = sha256_hex(raw)
-    if digest != manifest.get("npz_sha256"):
-        aside = npz.with_name(npz.name + ".corrupt")
-        os.replace(npz, aside)
-        warnings.warn(f"{npz} failed its checksum (expected {manifest.get('npz_sha256')}, "
-                      f"actual {digest}); set aside at {aside} and rebuilt from the source files",
-                      stacklevel=3)
-        return None
+    raw, manifest = found
     with np.load(io.BytesIO(raw)) as z:
         arrays = {s: (z[f"{s}_X"], z[f"{s}_y"]) for s in manifest["splits"]}
     return arrays, manifest
@@ -58,10 +47,8 @@ def _build_array_cache(name: str, data_dir: Path | None) -> tuple[Arrays, dict[s
     arrays = ds.decode(files)
     buf = io.BytesIO()
     np.savez(buf, **{f"{s}_{k}": a for s, (X, y) in arrays.items() for k, a in (("X", X), ("y", y))})
-    atomic_write(npz, buf.getvalue())
-    manifest = {"dataset": name, "splits": list(arrays), "npz_sha256": sha256_hex(buf.getvalue()),
-                "files": provenance}
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    manifest = write_verified(npz, buf.getvalue(), manifest_path,
+                              {"dataset": name, "splits": list(arrays), "files": provenance})
     return arrays, manifest
 
 

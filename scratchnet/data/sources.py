@@ -9,6 +9,7 @@ with the reason; :func:`fetch_file` walks the chain, verifies, and keeps a copy 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -150,6 +152,37 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_verified(path: Path, manifest_path: Path, stacklevel: int = 3) -> tuple[bytes, dict] | None:
+    """``(bytes of path, its JSON manifest)`` when both exist and the file's SHA-256 is the
+    manifest's ``npz_sha256``; otherwise None, so the caller rebuilds. A file that fails its
+    checksum is set aside as ``<name>.corrupt`` (never re-used) with a warning naming both
+    digests; an unreadable manifest is warned about too."""
+    if not (path.is_file() and manifest_path.is_file()):
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"{manifest_path} is unreadable ({exc}); rebuilding {path}", stacklevel=stacklevel)
+        return None
+    raw = path.read_bytes()
+    digest = sha256_hex(raw)
+    if digest != manifest.get("npz_sha256"):
+        aside = path.with_name(path.name + ".corrupt")
+        os.replace(path, aside)
+        warnings.warn(f"{path} failed its checksum (SHA-256 expected {manifest.get('npz_sha256')}, "
+                      f"actual {digest}); set aside at {aside} and rebuilt", stacklevel=stacklevel)
+        return None
+    return raw, manifest
+
+
+def write_verified(path: Path, data: bytes, manifest_path: Path, manifest: dict) -> dict:
+    """Write ``data`` and its manifest (``manifest`` plus ``npz_sha256``), each atomically."""
+    manifest = {**manifest, "npz_sha256": sha256_hex(data)}
+    atomic_write(path, data)
+    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    return manifest
 
 
 # --8<-- [start:fetch_file]
