@@ -17,7 +17,7 @@ import threadpoolctl
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from .microkernel import MR, NV, VECTOR_BYTES, copy_strip, tile, tile_narrow
+from .microkernel import MR, NV, VECTOR_BYTES, allow_wide_vectors, copy_strip, tile, tile_narrow
 
 KC = 256                   # depths per packed block (a KC x NR panel of B stays in L1)
 MC = 128                   # rows of op(A) per packed block (MC x KC stays in L2)
@@ -184,14 +184,9 @@ def _gemm(A, a_trans, B, b_trans, out, beta):
 
 @intrinsic
 def _wide_vectors(typingctx):
-    """Let LLVM vectorise the calling function with 512-bit registers.
-
-    LLVM's tuning for AVX-512 CPUs prefers 256-bit vectors; a GEMM is exactly the code that
-    wants the full width, so the kernels below opt in per function (a no-op without AVX-512).
-    """
+    """Let LLVM vectorise the calling function with 512-bit registers (see allow_wide_vectors)."""
     def codegen(context, builder, sig, args):
-        for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
-            set.add(builder.function.attributes, attr)  # string attributes llvmlite doesn't list
+        allow_wide_vectors(builder)
         return context.get_dummy_value()
 
     return types.none(), codegen

@@ -32,6 +32,16 @@ MR = 8                     # rows of a micro-tile
 NV = 2                     # vectors per micro-tile row: NR = NV * VECTOR_BYTES / itemsize columns
 
 
+def allow_wide_vectors(builder) -> None:
+    """Let LLVM use 512-bit registers in the function being built.
+
+    LLVM's tuning for AVX-512 CPUs prefers 256-bit vectors; GEMM-like code wants the full width,
+    so kernels opt in per function (a no-op without AVX-512). String attributes llvmlite lacks.
+    """
+    for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
+        set.add(builder.function.attributes, attr)
+
+
 class _VectorOps:
     """LLVM IR helpers for one dtype: vectors of ``VECTOR_BYTES``, masked loads and stores, FMA."""
 
@@ -51,8 +61,7 @@ class _VectorOps:
         self._store = cgutils.get_or_insert_function(
             module, ir.FunctionType(ir.VoidType(), [self.vty, self.vptr, self.i32, mty]),
             f"llvm.masked.store.{suffix}.p0")
-        for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
-            set.add(builder.function.attributes, attr)  # 512-bit registers legal in this function
+        allow_wide_vectors(builder)
         self.align = ir.Constant(self.i32, self.size)
         self.zero = ir.Constant(self.vty, [0.0] * self.VL)
         self.lanes = ir.Constant(ir.VectorType(self.i64, self.VL), list(range(self.VL)))

@@ -56,6 +56,13 @@ class Conv2d(Module):
         # set by hand where both apply (the benchmarks time both).
         self.algorithm = "direct" if stride == 1 and padding <= kernel_size - 1 else "im2col"
 
+    def _no_bias(self, dtype) -> np.ndarray:
+        """Zeros in place of a bias: made once per dtype, not at every forward."""
+        zeros = self._work.get("no_bias")
+        if zeros is None or zeros.dtype != dtype:
+            zeros = self._work["no_bias"] = np.zeros(self.out_channels, dtype)
+        return zeros
+
     @property
     def name(self) -> str:
         return f"Conv2d({self.in_channels}, {self.out_channels}, k={self.kernel_size})"
@@ -68,7 +75,7 @@ class Conv2d(Module):
         Ho, Wo = _window_check(self.name, X, k, s, p)
         N = X.shape[0]
         X = np.ascontiguousarray(X)
-        b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
+        b = self.bias.data if self.bias is not None else self._no_bias(W.dtype)
         self._cache.clear()
         self._cache["X"] = X  # backward's input; released before the next forward (Sequential)
         out = np.empty((N, self.out_channels, Ho, Wo), W.dtype)                       # (N, C_out, Ho, Wo)
