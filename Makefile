@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench notes lint clean-cache clean-venv
+.PHONY: demo test bench notes lint mutants clean-cache clean-venv
 export NO_MKDOCS_2_WARNING := 1
 
 # (Re)install only when pyproject.toml changed since the last install.
@@ -31,6 +31,12 @@ bench: $(STAMP)
 notes: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 	@echo "notes site built in site/ (serve it with: $(BIN)/mkdocs serve)"
+
+# Mutation check (issue 7): every hand-written mutant in mutation/mutants.py must make
+# `pytest parity_tests tests` fail; prints the score and exits non-zero below 95 %. Slow (minutes
+# per surviving mutant): not part of `make test`.
+mutants: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python mutation/run.py --json mutation-report.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
