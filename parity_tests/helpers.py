@@ -65,6 +65,42 @@ DESIGN_TOL = Tolerances(forward64=Tol(1e-10, 1e-12), grad64=Tol(1e-8, 1e-10),
                         forward32=Tol(1e-4, 1e-5), grad32=Tol(1e-3, 1e-4))
 
 
+@dataclass(frozen=True)
+class Terms:
+    """The ``K`` of the ``sqrt(K)`` atol scaling, derived once per operation from its sums.
+
+    ``forward``: the longest sum behind one output value; ``dx``: the most upstream values
+    added into one input gradient; ``param``: the most terms added into one parameter gradient.
+    Each is a count of the maths, never a fudge factor: a test passes the count of the operation
+    it checks, from the functions below (or from a registry entry's ``k_terms``).
+    """
+
+    forward: int = 1
+    dx: int = 1
+    param: int = 1
+
+
+def _cover(k: int, stride: int) -> int:
+    """How many stride-``stride`` windows of length ``k`` can cover one input position."""
+    return -(-k // stride)
+
+
+def conv_terms(C: int, Co: int, kh: int, kw: int, stride: int, N: int, Ho: int, Wo: int) -> Terms:
+    """Conv2d: ``Y`` sums ``C kh kw`` products; ``dX`` gathers ``Co ceil(kh/s) ceil(kw/s)``;
+    ``dW`` and ``db`` sum over the ``N Ho Wo`` output positions."""
+    return Terms(forward=C * kh * kw, dx=Co * _cover(kh, stride) * _cover(kw, stride), param=N * Ho * Wo)
+
+
+def pool_terms(kind: str, k: int, stride: int) -> Terms:
+    """Pooling: average sums ``k^2`` values (max sums none); an input gets ``ceil(k/s)^2`` gradients."""
+    return Terms(forward=k * k if kind == "avg" else 1, dx=_cover(k, stride) ** 2)
+
+
+def batchnorm_terms(N: int, S: int) -> Terms:
+    """BatchNorm: the mean, the variance and every gradient sum over the ``N S`` values of a channel."""
+    return Terms(forward=N * S, dx=N * S, param=N * S)
+
+
 def to_torch(a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
     """The same numbers as a tensor on ``DEVICE`` (``torch.from_numpy``, no dtype change)."""
     t = torch.from_numpy(np.ascontiguousarray(a)).to(DEVICE)
@@ -147,6 +183,12 @@ def assert_close(what: str, ours, theirs, dtype, kind: str = "forward", k_terms:
     On failure the message names ``what``, the dtype and the tolerance, and lists the worst
     elements with scratchnet's value beside torch's.
     """
+    if not tol.no_looser_than(DESIGN_TOL):
+        raise ValueError(f"assert_close({what!r}): tolerance {tol} is looser than DESIGN.md's {DESIGN_TOL}; "
+                         "entries may only tighten it")
+    if int(k_terms) != k_terms or k_terms < 1:
+        raise ValueError(f"assert_close({what!r}): k_terms must be a positive count of summed terms, "
+                         f"got {k_terms!r}")
     theirs = to_numpy(theirs) if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
     ours = np.asarray(ours)
     name = np.dtype(dtype).name

@@ -15,6 +15,7 @@ from helpers import (
     DEVICE,
     TORCH_DTYPE,
     SharedDropout,
+    Terms,
     Tolerances,
     assert_close,
     assert_equal,
@@ -33,14 +34,19 @@ __all__ = ["TORCH_DTYPE", "run_pair"]  # test_conv_parity.py reuses them
 
 
 def run_pair(ours, theirs: torch.nn.Module, X: np.ndarray, dtype, seed: int,
-             out_shape: tuple[int, ...] | None = None, k_terms: int | None = None,
+             out_shape: tuple[int, ...] | None = None, k_terms: int | Terms | None = None,
              tol: Tolerances = DESIGN_TOL) -> None:
     """Copy torch's weights into ours; compare the output, ``dX`` and every parameter's gradient.
 
-    ``out_shape`` is the declared output shape both must produce; ``k_terms`` the forward's
-    reduction length (default: one input sample's size). Parameter gradients sum over the batch.
+    ``out_shape`` is the declared output shape both must produce. ``k_terms`` is required: the
+    operation's :class:`helpers.Terms`, or an int, the forward's reduction length for a dense
+    layer (then ``dX`` is judged over one output row's length and parameter gradients over the
+    batch, the sums of ``dY W`` and ``dY^T X``).
     """
     what = type(ours).__name__
+    if k_terms is None:
+        raise TypeError(f"run_pair({what}): name the reduction lengths (k_terms), derived from the operation")
+    terms = k_terms if isinstance(k_terms, Terms) else None
     theirs = theirs.to(DEVICE, TORCH_DTYPE[dtype])
     copy_torch_weights(ours, theirs)
     Y = ours(X)
@@ -50,18 +56,20 @@ def run_pair(ours, theirs: torch.nn.Module, X: np.ndarray, dtype, seed: int,
         assert Y.shape == tuple(out_shape) == tuple(Yt.shape), (
             f"{what}: declared output shape {tuple(out_shape)}, scratchnet {Y.shape}, "
             f"torch {tuple(Yt.shape)}")
-    assert_close(f"{what} output", Y, Yt, dtype, "forward", k_terms or X[0].size, tol)
+    if terms is None:
+        terms = Terms(forward=k_terms, dx=max(1, Y[0].size if Y.ndim else 1), param=len(X))
+    assert_close(f"{what} output", Y, Yt, dtype, "forward", terms.forward, tol)
     g = upstream(Y.shape, dtype, seed)
     dX = ours.backward(g)
     Yt.backward(to_torch(g))
-    assert_close(f"{what} dX", dX, Xt.grad, dtype, "grad", max(1, Y[0].size if Y.ndim else 1), tol)
+    assert_close(f"{what} dX", dX, Xt.grad, dtype, "grad", terms.dx, tol)
     theirs_params = dict(theirs.named_parameters())
     ours_params = dict(ours.named_parameters())
     assert list(ours_params) == list(theirs_params), (
         f"{what}: parameters\n  scratchnet {list(ours_params)}\n  torch      {list(theirs_params)}")
     for name, p in ours_params.items():
         ref = theirs_params[name].grad
-        assert_close(f"{what} d{name}", p.grad, ref, dtype, "grad", len(X), tol)
+        assert_close(f"{what} d{name}", p.grad, ref, dtype, "grad", terms.param, tol)
 
 
 @dtypes
