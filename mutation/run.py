@@ -61,6 +61,8 @@ def apply(m: Mutant, tree: Path) -> None:
     """Write the mutant into ``tree``; refuse a snippet that is absent or ambiguous."""
     path = tree / m.path
     text = path.read_text()
+    if m.name == "baseline":
+        return
     count = text.count(m.old)
     if count != 1:
         raise SystemExit(f"mutant {m.name}: the snippet occurs {count} times in {m.path} (expected exactly 1):\n"
@@ -134,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds per mutant (default 1200)")
     ap.add_argument("--json", type=Path, help="write the verdicts to this file")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the unmutated run (only when the suite is known to pass on this tree)")
     args = ap.parse_args(argv)
     chosen = [m for m in MUTANTS if not args.only or m.name in args.only]
     if args.list:
@@ -151,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     check_imports_from_copy(files)
     results = []
     work = Path(tempfile.mkdtemp(prefix="scratchnet-mutation-"))
+    if not args.no_baseline:  # a kill means something only if the unmutated suite passes
+        base = run_one(Mutant("baseline", chosen[0].path, "", "", "no change"), files, args.timeout, work)
+        print(f"[ baseline] {base['verdict'].replace('survived', 'passes'):<8} {base['seconds']:>7.1f} s  "
+              f"{base['how']}", flush=True)
+        if base["verdict"] != "survived":
+            raise SystemExit("the unmutated suite does not pass on this tree: no verdict would mean anything")
     for i, m in enumerate(chosen, 1):
         r = run_one(m, files, args.timeout, work)
         results.append(r)
