@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -132,23 +133,149 @@ def test_network2_save_and_load(tmp_path: Path):
     np.testing.assert_allclose(again.feedforward(x), net.feedforward(x), rtol=1e-14)
 
 
-@pytest.mark.parametrize("kwargs", [dict(regularization="L1"), dict(mu=0.5), dict(early_stopping_n=1),
-                                    dict(lr_schedule_n=1)])
-def test_network2_chapter3_options_change_training(kwargs, capsys):
+@pytest.mark.parametrize("kwargs", [dict(regularization="L1"), dict(mu=0.5)])
+def test_network2_chapter3_options_change_training(kwargs):
     train, test = toy()
     results = []
     for extra in ({}, kwargs):
         np.random.seed(6)
         random.seed(6)
         net = network2.Network([20, 10, 4])
-        _, acc, _, _ = net.SGD(list(train), 6, 10, 0.5, lmbda=1.0, evaluation_data=test,
-                               monitor_evaluation_accuracy=True, **extra)
-        results.append((acc, [w.copy() for w in net.weights]))
-    (acc0, w0), (acc1, w1) = results
-    assert any(not np.array_equal(a, b) for a, b in zip(w0, w1, strict=True))
-    if "early_stopping_n" in kwargs or "lr_schedule_n" in kwargs:
-        out = capsys.readouterr().out
-        assert len(acc1) < 6 or "Learning rate halved" in out
+        net.SGD(list(train), 6, 10, 0.5, lmbda=1.0, evaluation_data=test, monitor_evaluation_accuracy=True, **extra)
+        results.append([w.copy() for w in net.weights])
+    assert any(not np.array_equal(a, b) for a, b in zip(*results, strict=True))
+
+
+# Chapter 3's rules, run against scripted evaluation accuracies. The book: early stopping ends
+# training after n epochs without a better classification accuracy ("no-improvement-in-n");
+# the schedule halves eta each time that rule fires and stops once eta is down to eta0/128.
+# A tie is no improvement; after a halving the count of epochs starts again.
+
+ETA = 0.8  # halving a float is exact, so the expected etas ETA / 2**k compare with ==
+
+
+@dataclass
+class ScriptedRun:
+    """What ``SGD`` did with scripted accuracies: the eta of each epoch trained, the accuracies
+    it returned, what it printed, and the network's weights and biases afterwards."""
+
+    etas: list[float]
+    accuracies: list[int]
+    printed: str
+    params: list[np.ndarray]
+
+
+def scripted_sgd(accuracies: list[int], epochs: int, capsys: pytest.CaptureFixture, **options) -> ScriptedRun:
+    """``network2.SGD`` on the toy data with ``evaluation_data``'s accuracy after epoch j forced
+    to ``accuracies[j]`` (through ``_output``, the hook SGD computes it with), training for real
+    and recording the eta each epoch is trained with (through ``_epoch``)."""
+    train, test = toy()
+    labels = np.array([y for _, y in test])
+    np.random.seed(8)
+    random.seed(8)
+    net = network2.Network([20, 10, 4])
+    script = iter(accuracies)
+    real_output, real_epoch = net._output, net._epoch
+    etas: list[float] = []
+
+    def output(X: np.ndarray) -> np.ndarray:
+        if len(X) != len(test):
+            return real_output(X)
+        k = next(script)                                   # the first k right, the rest wrong
+        predicted = np.where(np.arange(len(X)) < k, labels, (labels + 1) % 4)
+        return np.eye(4)[predicted]
+
+    def epoch(X, Y, order, mini_batch_size, eta, *rest):
+        etas.append(eta)
+        return real_epoch(X, Y, order, mini_batch_size, eta, *rest)
+
+    net._output, net._epoch = output, epoch
+    capsys.readouterr()
+    _, acc, _, _ = net.SGD(train, epochs, 10, ETA, lmbda=1.0, evaluation_data=test,
+                           monitor_evaluation_accuracy=True, **options)
+    return ScriptedRun(etas, acc, capsys.readouterr().out, [p.copy() for p in net.weights + net.biases])
+
+
+def trained_with(etas: list[float]) -> list[np.ndarray]:
+    """Weights and biases of the same network trained one ``SGD`` call per epoch at these etas
+    (no schedule, no early stopping): what the scripted run's updates must have been."""
+    train, _ = toy()
+    np.random.seed(8)
+    random.seed(8)
+    net = network2.Network([20, 10, 4])
+    for eta in etas:
+        net.SGD(train, 1, 10, eta, lmbda=1.0)
+    return net.weights + net.biases
+
+
+def assert_trained_with(run: ScriptedRun, etas: list[float], accuracies: list[int]) -> None:
+    """The run trained exactly ``len(etas)`` epochs at these etas and returned these accuracies."""
+    assert run.etas == etas
+    assert run.accuracies == accuracies[:len(etas)]
+    for got, expected in zip(run.params, trained_with(etas), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(("n", "accuracies", "epochs_run"), [
+    # best 5 at epoch 0; 5 again at epoch 1 is a tie, not an improvement -> stop after epoch 1
+    (1, [5, 5, 9, 9, 9], 2),
+    # best 5, then 4 (1), 6 best, 6 (1), 7 best, 7 (1), 7 (2) -> stop after epoch 6
+    (2, [5, 4, 6, 6, 7, 7, 7, 8, 9], 7),
+    # best 10, 20 best, 20 (1), 25 best, 24 (1), 25 (2), 23 (3) -> stop after epoch 6
+    (3, [10, 20, 20, 25, 24, 25, 23, 30, 31, 32], 7),
+])
+def test_early_stopping_stops_after_n_epochs_without_a_better_accuracy(n, accuracies, epochs_run, capsys):
+    run = scripted_sgd(accuracies, 30, capsys, early_stopping_n=n)
+    assert_trained_with(run, [ETA] * epochs_run, accuracies)
+    assert run.printed.count(f"Early stopping: no improvement in {n} epochs") == 1
+    assert "Learning rate halved" not in run.printed
+
+
+def test_without_the_rules_or_while_improving_every_epoch_is_run(capsys):
+    rising = [10, 11, 12, 13, 14, 15]
+    assert_trained_with(scripted_sgd(rising, 6, capsys, early_stopping_n=1, lr_schedule_n=1), [ETA] * 6, rising)
+    flat = [10] * 6
+    run = scripted_sgd(flat, 6, capsys)
+    assert_trained_with(run, [ETA] * 6, flat)
+    assert "Early stopping" not in run.printed and "halved" not in run.printed
+    # epochs runs out before the schedule ends: halved once (after epoch 2), no stop line
+    run = scripted_sgd(flat, 5, capsys, lr_schedule_n=2)
+    assert_trained_with(run, [ETA] * 3 + [ETA / 2] * 2, flat)
+    assert "stopping" not in run.printed
+
+
+@pytest.mark.parametrize(("n", "etas"), [
+    # best at epoch 0, then never better: halve after epochs 1, 2, ..., 7; the 7th halving
+    # reaches ETA/128: stop (ETA/128 is never trained with)
+    (1, [ETA, ETA, ETA / 2, ETA / 4, ETA / 8, ETA / 16, ETA / 32, ETA / 64]),
+    # halve after epochs 2, 4, 6, 8, 10, 12, 14 (two epochs without improvement each time)
+    (2, [ETA] * 3 + [ETA / 2] * 2 + [ETA / 4] * 2 + [ETA / 8] * 2 + [ETA / 16] * 2 + [ETA / 32] * 2
+     + [ETA / 64] * 2),
+])
+def test_schedule_halves_eta_after_n_epochs_without_improvement_and_stops_at_eta0_over_128(n, etas, capsys):
+    flat = [50] + [40] * 40
+    run = scripted_sgd(flat, 40, capsys, lr_schedule_n=n)
+    assert_trained_with(run, etas, flat)
+    halvings = [line for line in run.printed.splitlines() if line.startswith("Learning rate halved to ")]
+    assert halvings == [f"Learning rate halved to {ETA / 2 ** k}" for k in range(1, 8)]
+    assert run.printed.count("Learning rate is down to 1/128 of its first value: stopping") == 1
+
+
+def test_schedule_counts_again_after_an_improvement_or_a_halving(capsys):
+    # 50 best | 40 (1) | 60 best | 40 (1) | 40 (2): halve | 70 best | 40 (1) | 40 (2): halve |
+    # then two epochs per halving: after epochs 9, 11, 13, 15, 17 (the 7th: ETA/128, stop)
+    accuracies = [50, 40, 60, 40, 40, 70, 40, 40] + [40] * 30
+    etas = [ETA] * 5 + [ETA / 2] * 3 + [ETA / 4] * 2 + [ETA / 8] * 2 + [ETA / 16] * 2 + [ETA / 32] * 2 \
+        + [ETA / 64] * 2
+    assert_trained_with(scripted_sgd(accuracies, 40, capsys, lr_schedule_n=2), etas, accuracies)
+
+
+def test_early_stopping_and_schedule_together_keep_their_own_counts(capsys):
+    # flat after epoch 0: halve after epochs 2 and 4; epoch 5 is the 5th without improvement: stop
+    flat = [50] + [40] * 20
+    run = scripted_sgd(flat, 20, capsys, early_stopping_n=5, lr_schedule_n=2)
+    assert_trained_with(run, [ETA] * 3 + [ETA / 2] * 2 + [ETA / 4], flat)
+    assert "Early stopping: no improvement in 5 epochs" in run.printed and "1/128" not in run.printed
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
