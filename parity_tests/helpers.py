@@ -102,7 +102,12 @@ def batchnorm_terms(N: int, S: int) -> Terms:
 
 
 def to_torch(a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
-    """The same numbers as a tensor on ``DEVICE`` (``torch.from_numpy``, no dtype change)."""
+    """The same numbers as a tensor on ``DEVICE`` (``torch.from_numpy``, no dtype change).
+
+    On the CPU the tensor *shares memory* with ``a`` (a C-contiguous array is not copied): a
+    torch reference that updates it in place updates ``a`` too, and a test comparing the two
+    afterwards compares one array with itself. Pass a copy where either side writes.
+    """
     t = torch.from_numpy(np.ascontiguousarray(a)).to(DEVICE)
     return t.requires_grad_(requires_grad)
 

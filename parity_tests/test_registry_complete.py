@@ -15,7 +15,8 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 
-from helpers import DESIGN_TOL
+import pytest
+from helpers import DESIGN_TOL, Tol, Tolerances, assert_close
 from numba.core.registry import CPUDispatcher
 from registry import (
     ELSEWHERE,
@@ -132,3 +133,30 @@ def test_no_tolerance_is_looser_than_design() -> None:
     entries = {f"{t}[{k}]": e for t, table in tables.items() for k, e in table.items()}
     loose = sorted(k for k, e in entries.items() if not e.tol.no_looser_than(DESIGN_TOL))
     assert not loose, f"entries with tolerances looser than DESIGN.md's: {loose}"
+
+
+# Comparisons that bypass helpers.assert_close choose their own tolerance; none may in this folder.
+BYPASSES = ("assert_allclose", "np.allclose", "np.isclose", "pytest.approx", "Tol(", "Tolerances(")
+
+
+def test_every_comparison_goes_through_assert_close() -> None:
+    """No parity test compares floats with a tolerance of its own making (helpers.py defines them)."""
+    found = [f"{path.name}:{i}: {line.strip()}" for path in sorted(HERE.glob("*.py"))
+             if path.name not in ("helpers.py", Path(__file__).name)
+             for i, line in enumerate(path.read_text().splitlines(), 1)
+             if any(b in line for b in BYPASSES)]
+    assert not found, "comparisons with their own tolerance (use helpers.assert_close):\n" + "\n".join(found)
+
+
+def test_assert_close_refuses_a_looser_tolerance() -> None:
+    """A looser table is refused at the call, not only in the registry."""
+    loose = Tolerances(forward64=Tol(1e-6, 1e-12), grad64=DESIGN_TOL.grad64, forward32=DESIGN_TOL.forward32,
+                       grad32=DESIGN_TOL.grad32)
+    x = [1.0, 2.0]
+    with pytest.raises(ValueError, match="looser than DESIGN"):
+        assert_close("x", x, x, "float64", tol=loose)
+    with pytest.raises(ValueError, match="k_terms"):
+        assert_close("x", x, x, "float64", k_terms=0)
+    with pytest.raises(AssertionError, match="differ"):
+        assert_close("x", [1.0, 2.0 + 1e-9], x, "float64")       # 5e-10 relative: beyond rtol 1e-10
+    assert_close("x", [1.0, 2.0 + 1e-11], x, "float64")          # within it
