@@ -7,7 +7,8 @@ killed mutant costs seconds, but the verdict is always ``pytest parity_tests tes
 
 The list covers the jitted kernels (which mutation tools cannot rewrite: Numba compiles the
 source text, so a mutant has to be a source edit) and the Python-level layers the audit of
-issue 7 named: Dropout, the book's shuffle, augmentation, the book's training rules.
+issue 7 named: Dropout, the book's shuffle, augmentation, the book's training rules, and
+torchnet's own book loop (the torch side of the book parity).
 """
 
 from __future__ import annotations
@@ -192,4 +193,20 @@ MUTANTS: list[Mutant] = [
            "eta, since_change = eta / 2, 0", "eta, since_change = eta / 2, since_change",
            "the schedule halving once and never again (its plateau counter not reset)",
            ("tests/test_book_network.py", "parity_tests/test_book_parity.py")),
+    # ---------------------------------------------------------------- torchnet's own book loop
+    Mutant("torch-l1-scaled", "torchnet/book/network2.py",
+           "p.copy_(p - eta * (lmbda / n) * torch.sign(p) - step * g)",
+           "p.copy_(p - 0.8 * eta * (lmbda / n) * torch.sign(p) - step * g)",
+           "torchnet's L1 step at 0.8 of its lambda (the audit's survivor, on the torch side)",
+           ("parity_tests/test_book_parity.py",)),
+    Mutant("torch-mu-scaled", "torchnet/book/network2.py",
+           "v.copy_(mu * v - eta * penalty - step * g if is_weight else mu * v - step * g)",
+           "v.copy_(0.9 * mu * v - eta * penalty - step * g if is_weight else mu * v - step * g)",
+           "torchnet's weight momentum with a 10 % smaller coefficient",
+           ("parity_tests/test_book_parity.py",)),
+    Mutant("torch-tie-is-improvement", "torchnet/book/network2.py",
+           "if accuracy > best:                  # a tie is no improvement",
+           "if accuracy >= best:                  # a tie is no improvement",
+           "torchnet counting a tie as an improvement (early stopping and the schedule start late)",
+           ("parity_tests/test_book_parity.py",)),
 ]
