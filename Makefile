@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench notes lint mutants clean-cache clean-venv
+.PHONY: demo test bench notes lint mutants mutants-tool clean-cache clean-venv
 export NO_MKDOCS_2_WARNING := 1
 
 # (Re)install only when pyproject.toml changed since the last install.
@@ -37,6 +37,12 @@ notes: $(STAMP)
 # per surviving mutant): not part of `make test`.
 mutants: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python mutation/run.py --json mutation-report.json
+
+# mutmut on the Python-level modules named in pyproject.toml's [tool.mutmut] (optim.py, losses.py):
+# each of its generated mutants runs the tests that reach the mutated function.
+mutants-tool: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
