@@ -182,7 +182,7 @@ FASHION_DEB = Path("/usr/share/datasets/fashion-mnist")
 
 @pytest.mark.skipif(not FASHION_DEB.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
 def test_real_fashion_from_debian_package(data_home: Path):
-    """The real checksums of DESIGN.md against Debian's copy, through a fresh cache."""
+    """The real checksums of the data contract (notes/architecture.md) against Debian's copy, through a fresh cache."""
     got = fetch("fashion-mnist")
     assert got["splits"]["train"]["n"] == 60000 and got["splits"]["test"]["n"] == 10000
     assert set(got["splits"]["test"]["class_counts"].values()) == {1000}

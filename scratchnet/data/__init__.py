@@ -1,4 +1,4 @@
-"""Datasets with hash-checked sources and a fast local cache (DESIGN.md's data contract).
+"""Datasets with hash-checked sources and a fast local cache (the data contract, notes/architecture.md).
 
     >>> from scratchnet.data import load
     >>> X, y = load("mnist")["train"]      # X float32 (50000, 1, 28, 28), y int64 (50000,)
