@@ -93,3 +93,19 @@ def test_predictions_of_the_wrong_rank_or_dtype_are_named_as_the_loss_calls_them
         loss()(np.zeros((2, 3), np.int64), np.zeros((2, 3)))
     with pytest.raises(TypeError, match=rf"{loss.__name__}: {what} must be a NumPy array, got list"):
         loss()([[0.5]], np.zeros((1, 1)))
+
+
+@pytest.mark.parametrize("y, message", [
+    ([0, 1, 2], r"got list $"),
+    (np.zeros((3, 1), np.int64), r"got int64 \(3, 1\)"),
+    (np.zeros(3), r"got float64 \(3,\)"),
+], ids=["list", "2-D", "float"])
+def test_cross_entropy_loss_names_what_is_wrong_with_its_targets(y, message) -> None:
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: targets must be a 1-D integer array of class "
+                                         r"indices, " + message):
+        CrossEntropyLoss()(np.zeros((3, 4)), y)
+
+
+def test_cross_entropy_loss_refuses_an_out_of_range_class_in_the_first_row() -> None:
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: class index 4 is out of range \[0, 4\) .* \(row 0 "):
+        CrossEntropyLoss()(np.zeros((3, 4)), np.array([4, 0, 1]))
