@@ -112,3 +112,11 @@ def test_momentum_of_one_keeps_its_buffer() -> None:
         opt.step()
     expected = -0.5 * (grads[0] + (grads[0] + grads[1]) + (grads[0] + grads[1] + grads[2]))
     assert np.array_equal(p.data, expected)
+
+
+def test_a_state_dict_without_param_groups_restores_the_state_only() -> None:
+    src, _ = _stepped(optim.SGD, lr=0.1, momentum=0.9)
+    dst, _ = _stepped(optim.SGD, lr=0.2, momentum=0.9)
+    dst.load_state_dict({"state": src.state_dict()["state"]})
+    assert np.array_equal(dst.state[0]["momentum_buffer"], src.state[0]["momentum_buffer"])
+    assert dst.defaults["lr"] == 0.2
