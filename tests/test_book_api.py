@@ -17,6 +17,7 @@ import torch
 from datafiles import real_cache_has
 
 from scratchnet.book import experiments, network, network2, network3, speed
+from scratchnet.cli import book_library
 from scratchnet.kernels import fused_mlp as F
 from torchnet.book import network2 as t_network2
 
@@ -319,7 +320,8 @@ def test_ch5_quick_speeds_are_those_of_the_books_networks(trails: list[Trail]):
 
 def test_run_chapter_on_torch_backend():
     data = (mnist_like(100, 9, True), mnist_like(30, 10, False), mnist_like(30, 11, False))
-    result = experiments.run_chapter("ch1", quick=True, backend="torch", out=lambda s: None, data=data)
+    result = experiments.run_chapter("ch1", quick=True, backend="torch", out=lambda s: None, data=data,
+                                     lib=book_library("torch"))
     ours = experiments.run_chapter("ch1", quick=True, backend="scratch", out=lambda s: None, data=data)
     assert result == ours  # same seed, same draws, float64 on both: the same accuracies
 
@@ -354,7 +356,8 @@ def test_run_chapter_ch6_quick_prints_every_row_beside_the_books_figure(monkeypa
     assert result["ensemble_members"][0] == result["test_accuracy"]["dropout"]   # the dropout row's net
     majority = np.array([np.bincount(v, minlength=10).argmax() for v in votes.T])
     assert result["test_accuracy"]["ensemble"] == float(np.mean(majority == y))
-    theirs = experiments.run_chapter("ch6", quick=True, backend="torch", out=lambda s: None, data=data)
+    theirs = experiments.run_chapter("ch6", quick=True, backend="torch", out=lambda s: None, data=data,
+                                     lib=book_library("torch"))
     assert theirs["test_accuracy"] == result["test_accuracy"]  # same seeds, draws and masks, float64
     text = "\n".join(lines)
     assert "NOT comparable with the book's" in text and "first 40 training images (200 expanded)" in text
@@ -402,6 +405,11 @@ def test_bad_input_gets_clear_errors():
         experiments.run_chapter("ch1", quick=True, backend="jax")
     with pytest.raises(ValueError, match="run_chapter: backend must be 'scratch' or 'torch', got 'jax'"):
         experiments.run_chapter("ch6", quick=True, backend="jax")
+    with pytest.raises(ValueError, match="run_chapter: backend 'torch' needs lib, the torch book modules"):
+        experiments.run_chapter("ch1", quick=True, backend="torch", data=((), (), ()))
+    with pytest.raises(ValueError, match=r"run_chapter: lib must have the modules .* lacks \['network3'\]"):
+        experiments.run_chapter("ch1", quick=True, data=((), (), ()),
+                                lib=types.SimpleNamespace(network=network, network2=network2))
     with pytest.raises(ValueError, match="Network: activation must be one of .* got 'gelu'"):
         network2.Network([4, 3, 2], activation="gelu")
     with pytest.raises(TypeError, match="Network: cost must be QuadraticCost, CrossEntropyCost or"):

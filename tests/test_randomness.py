@@ -437,9 +437,9 @@ class RecordingBackend(ScratchBackend):
         super().__init__(config)
         self.batches: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def train_step(self, X: np.ndarray, y: np.ndarray) -> float:
+    def train_step(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
         self.batches.append((X.copy(), y.copy()))
-        return 0.0
+        return {"loss": 0.0}
 
 
 def augmented_batches(tmp_path: Path, seed: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:

@@ -1,5 +1,8 @@
 """The torch backend of the shared training loop (``scratchnet.train.Trainer``).
 
+torchnet depends on scratchnet (its loop, config and state format), never the other way:
+``Trainer(config, data, run_dir, backend=TorchBackend(config))``, or :func:`make_backend`.
+
 Same zoo model, same loss, same optimizer as ``ScratchBackend``, in idiomatic PyTorch; arrays
 cross the boundary as NumPy so checkpoints load into either library. Augmentation is
 torchvision's ``RandomCrop(size, padding=4)`` and ``RandomHorizontalFlip()``. Dropout draws from
@@ -17,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scratchnet.train import EVAL_BATCH_SIZE, TrainConfig, flatten_state, unflatten_state
+from scratchnet.train import EVAL_BATCH_SIZE, Backend, ScratchBackend, TrainConfig, flatten_state, unflatten_state
 
 from . import default_device, models
 
@@ -80,7 +83,7 @@ class TorchBackend:
             self._rng_cpu, self._rng_cuda = self._get_rng()
 
     # --8<-- [start:torch_step]
-    def train_step(self, X: np.ndarray, y: np.ndarray) -> float:
+    def train_step(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """One mini-batch: zero grads, forward, loss, autograd backward, optimizer step."""
         self.model.train()
         Xt, yt = self._tensors(X, y)
@@ -89,12 +92,12 @@ class TorchBackend:
             loss = self.loss(self.model(Xt), yt)
         loss.backward()
         self.opt.step()
-        return loss.item()
+        return {"loss": loss.item()}
     # --8<-- [end:torch_step]
 
     @torch.no_grad()
-    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[float, float]:
-        """Mean loss and accuracy over ``(X, y)``, in evaluation mode."""
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+        """Mean loss and accuracy over ``(X, y)``, in evaluation mode: ``{"loss", "acc"}``."""
         self.model.eval()
         total, correct = 0.0, 0
         for s in range(0, len(X), batch_size):
@@ -102,7 +105,7 @@ class TorchBackend:
             y_hat = self.model(Xt)
             total += float(self.loss(y_hat, yt)) * len(Xt)
             correct += int((y_hat.argmax(1).cpu().numpy() == y[s:s + batch_size]).sum())
-        return total / len(X), correct / len(X)
+        return {"loss": total / len(X), "acc": correct / len(X)}
 
     @torch.no_grad()
     def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
@@ -156,6 +159,11 @@ class TorchBackend:
                 if k != "params" and k in group:
                     group[k] = tuple(v.tolist()) if isinstance(v, np.ndarray) else v.item()
         self.opt.load_state_dict(sd)
+
+
+def make_backend(config: TrainConfig) -> Backend:
+    """The backend ``config.backend`` names: :class:`TorchBackend` for ``"torch"``, else scratchnet's."""
+    return TorchBackend(config) if config.backend == "torch" else ScratchBackend(config)
 
 
 def _to_numpy(obj: Any) -> Any:

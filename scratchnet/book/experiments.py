@@ -15,6 +15,8 @@ import io
 import random
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -40,28 +42,24 @@ BOOK_CH6_WIDER_FC = {300: 0.9946, 1000: 0.9948}
 CH6_QUICK = {"train": 1000, "eval": 1000, "epochs": 1, "ensemble": 3}
 
 
-def _check_backend(backend: str) -> None:
+def _library(backend: str, lib: Any) -> Any:
+    """The modules ``network``, ``network2``, ``network3`` to run: ``lib``, else scratchnet.book's.
+
+    scratchnet never imports torchnet: a torch run passes ``lib`` (the ``scratchnet book --backend
+    torch`` command passes torchnet.book's modules, see ``scratchnet.cli.book_library``).
+    """
     if backend not in ("scratch", "torch"):
         raise ValueError(f"run_chapter: backend must be 'scratch' or 'torch', got {backend!r}")
-
-
-def _network3(backend: str):
-    _check_backend(backend)
+    if lib is not None:
+        missing = [name for name in ("network", "network2", "network3") if not hasattr(lib, name)]
+        if missing:
+            raise ValueError(f"run_chapter: lib must have the modules network, network2 and network3; "
+                             f"{lib!r} lacks {missing}")
+        return lib
     if backend == "torch":
-        from torchnet.book import network3 as t_network3
-
-        return t_network3
-    return network3
-
-
-def _modules(backend: str):
-    _check_backend(backend)
-    if backend == "torch":
-        from torchnet.book import network as t_network
-        from torchnet.book import network2 as t_network2
-
-        return t_network, t_network2
-    return network, network2
+        raise ValueError("run_chapter: backend 'torch' needs lib, the torch book modules (e.g. "
+                         "scratchnet.cli.book_library('torch')); scratchnet does not import torchnet itself")
+    return SimpleNamespace(network=network, network2=network2, network3=network3)
 
 
 @contextlib.contextmanager
@@ -304,8 +302,12 @@ CHAPTERS = {"ch1": ch1, "ch3": ch3, "ch5": ch5, "ch6": ch6}
 
 
 def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
-                out: Callable[[str], None] = print, data: tuple | None = None) -> dict:
+                out: Callable[[str], None] = print, data: tuple | None = None, lib: Any = None) -> dict:
     """Run ``chapter`` (ch1, ch3, ch5, ch6); print our figures beside the book's; return ours.
+
+    ``backend`` labels the run (``"scratch"`` or ``"torch"``); ``lib`` holds the modules
+    ``network``, ``network2``, ``network3`` to run (default: scratchnet.book's; a torch run must
+    pass torchnet.book's, e.g. ``scratchnet.cli.book_library("torch")``).
 
     ``quick``: a few epochs on a subset (a minute or two), not comparable with the book. ``data``
     defaults to ``mnist_loader.load_data_wrapper()``; for ch6, to ``network3.load_data_shared()``
@@ -313,8 +315,9 @@ def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
     """
     if chapter not in CHAPTERS:
         raise ValueError(f"run_chapter: chapter must be one of {sorted(CHAPTERS)}, got {chapter!r}")
+    lib = _library(backend, lib)
     if chapter == "ch6":
-        n3 = _network3(backend)
+        n3 = lib.network3
         expanded = None
         if data is None:
             data = n3.load_data_shared()
@@ -325,7 +328,7 @@ def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
             with _one_thread():
                 return ch6(list(data), quick, n3, out, expanded)
     else:
-        net_mod, net2_mod = _modules(backend)
+        net_mod, net2_mod = lib.network, lib.network2
         data = data if data is not None else mnist_loader.load_data_wrapper()
         run = lambda: CHAPTERS[chapter]([list(d) for d in data], quick, net_mod, net2_mod, out)
     start = time.perf_counter()

@@ -1,0 +1,71 @@
+"""The run's configuration: a dataclass with readable defaults, resolved against the model zoo."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from ..data.datasets import DATASETS
+
+#: The backends a run may name; scratchnet builds only ``scratch`` (``torch`` comes from torchnet).
+BACKEND_NAMES = ("scratch", "torch")
+
+
+# --8<-- [start:config]
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; printed at the start and stored in every checkpoint.
+
+    ``None`` fields take the model's defaults from ``scratchnet.models.SPECS``.
+    """
+
+    model: str
+    backend: str = "scratch"            # "scratch" | "torch"
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str | None = None        # "sgd" | "adam"
+    momentum: float = 0.0
+    weight_decay: float | None = None   # L2: g += weight_decay * p (torch.optim's)
+    augment: bool | None = None         # random crop (4-padded) + horizontal flip of training batches
+    dataset: str | None = None          # "mnist" | "fashion-mnist" | "cifar10"
+    seed: int = 0
+    split_seed: int = 0                 # validation holdout and k-fold assignment
+    subset: int | None = None           # train on the first N training images only
+    patience: int | None = None         # early stopping: epochs without a better validation score
+    out_dir: str = "runs"
+    device: str | None = None           # torch backend: "cpu" | "cuda" (default: CUDA when present)
+    dtype: str = "float32"
+# --8<-- [end:config]
+
+    def resolved(self) -> TrainConfig:
+        """A copy with the model's defaults filled in and every field checked.
+
+        Raises ``ValueError`` naming the field, what it must be and what it was.
+        """
+        from ..models import SPECS
+
+        if self.model not in SPECS:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {sorted(SPECS)}")
+        if self.backend not in BACKEND_NAMES:
+            raise ValueError(f"backend must be 'scratch' or 'torch', got {self.backend!r}")
+        spec = SPECS[self.model]
+        c = dataclasses.replace(self)
+        c.epochs = spec.epochs if c.epochs is None else c.epochs
+        c.batch_size = spec.batch_size if c.batch_size is None else c.batch_size
+        c.lr = spec.lr if c.lr is None else c.lr
+        c.optimizer = spec.optimizer if c.optimizer is None else c.optimizer
+        c.weight_decay = spec.weight_decay if c.weight_decay is None else c.weight_decay
+        c.augment = spec.augment if c.augment is None else c.augment
+        c.dataset = spec.dataset if c.dataset is None else c.dataset
+        if c.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {c.dataset!r}; expected one of {sorted(DATASETS)}")
+        for name in ("epochs", "batch_size"):
+            if getattr(c, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(c, name)}")
+        if not (c.lr > 0 and math.isfinite(c.lr)):
+            raise ValueError(f"lr must be a positive finite number, got {c.lr}")
+        if not (c.weight_decay >= 0 and math.isfinite(c.weight_decay)):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {c.weight_decay}")
+        return c

@@ -1,0 +1,113 @@
+"""The scratch backend: a zoo model trained with scratchnet's own modules, losses and optimizers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..data.transforms import cifar_augment
+from .backend import EVAL_BATCH_SIZE, Backend, flatten_state, unflatten_state
+from .config import TrainConfig
+
+
+def one_hot(y: np.ndarray, num_classes: int, dtype: np.dtype) -> np.ndarray:
+    """``(N,)`` int labels -> ``(N, num_classes)`` one-hot rows: ``out[n, y[n]] = 1``."""
+    out = np.zeros((len(y), num_classes), dtype=dtype)
+    out[np.arange(len(y)), y] = 1
+    return out
+
+
+class ScratchBackend:
+    """A zoo model trained with scratchnet's modules, losses and optimizers (NumPy + Numba)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        from .. import losses, models, optim
+
+        spec = models.SPECS[config.model]
+        self.dtype = np.dtype(config.dtype)
+        self.model = getattr(models, config.model)(dtype=self.dtype, rng=np.random.default_rng(config.seed))
+        self.loss_name = spec.loss
+        self.loss = {"quadratic": losses.QuadraticCost, "cross_entropy_sigmoid": losses.CrossEntropyCost,
+                     "cross_entropy": losses.CrossEntropyLoss, "mse_onehot": losses.MSELoss}[spec.loss]()
+        params = list(self.model.parameters())
+        if config.optimizer == "sgd":
+            self.opt = optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        elif config.optimizer == "adam":
+            self.opt = optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        else:
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+
+    def _targets(self, y: np.ndarray, num_classes: int) -> np.ndarray:
+        return y if self.loss_name == "cross_entropy" else one_hot(y, num_classes, self.dtype)
+
+    # --8<-- [start:scratch_step]
+    def train_step(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """One mini-batch: forward, loss, backward (gradients accumulate), optimizer step."""
+        self.model.train()
+        self.opt.zero_grad()
+        y_hat = self.model(X.astype(self.dtype, copy=False))      # (N, 10)
+        if not np.isfinite(y_hat).all():
+            return {"loss": float("nan")}  # diverged: the loop stops and keeps the last good checkpoint
+        value = self.loss(y_hat, self._targets(y, y_hat.shape[1]))
+        self.model.backward(self.loss.backward())                  # fills every .grad
+        self.opt.step()
+        return {"loss": float(value)}
+    # --8<-- [end:scratch_step]
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+        """Mean loss and accuracy over ``(X, y)``, in evaluation mode: ``{"loss", "acc"}``."""
+        self.model.eval()
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(X), batch_size):
+            Xb, yb = X[start:start + batch_size].astype(self.dtype, copy=False), y[start:start + batch_size]
+            y_hat = self.model(Xb)
+            if not np.isfinite(y_hat).all():
+                return {"loss": float("nan"), "acc": float("nan")}  # the loop reports divergence
+            total_loss += float(self.loss(y_hat, self._targets(yb, y_hat.shape[1]))) * len(yb)
+            correct += int((y_hat.argmax(axis=1) == yb).sum())
+        return {"loss": total_loss / len(X), "acc": correct / len(X)}
+
+    def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+        """Class predictions ``(N,)`` for ``X``, in evaluation mode."""
+        self.model.eval()
+        return np.concatenate([self.model(X[s:s + batch_size].astype(self.dtype, copy=False)).argmax(axis=1)
+                               for s in range(0, len(X), batch_size)])
+
+    def augment(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Random crop of the 4-padded images, then a random left-right flip (NumPy, from ``rng``)."""
+        return cifar_augment(X, rng)
+
+    def _dropouts(self) -> list:
+        from ..nn import Dropout
+
+        return [m for m in self.model._modules() if isinstance(m, Dropout)]
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Model, optimizer and the Dropout generators' states (JSON) as flat NumPy arrays."""
+        out: dict[str, np.ndarray] = {}
+        flatten_state("model", self.model.state_dict(), out)
+        flatten_state("optim", self.opt.state_dict(), out)
+        if self._dropouts():
+            out["rng/dropout"] = np.array(json.dumps([m.rng.bit_generator.state for m in self._dropouts()]))
+        return out
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`state` (or the torch backend's: its random streams are its own)."""
+        self.model.load_state_dict(unflatten_state(state, "model"))
+        self.opt.load_state_dict(unflatten_state(state, "optim"))
+        if "rng/dropout" in state:
+            for m, saved in zip(self._dropouts(), json.loads(str(state["rng/dropout"])), strict=True):
+                m.rng.bit_generator.state = saved
+
+
+def make_backend(config: TrainConfig) -> Backend:
+    """The scratch backend for ``config``; any other backend is built by its own library.
+
+    scratchnet never imports torch: a ``"torch"`` run takes ``torchnet.train.TorchBackend(config)``
+    (or ``torchnet.train.make_backend``), which the ``scratchnet`` command builds for ``--backend torch``.
+    """
+    if config.backend != "scratch":
+        raise ValueError(f"scratchnet builds only the 'scratch' backend, got {config.backend!r}: pass "
+                         f"backend=torchnet.train.TorchBackend(config) (needs pip install 'scratchnet[torch]')")
+    return ScratchBackend(config)
