@@ -106,6 +106,12 @@ from scratchnet.data import datasets
 from scratchnet.data.sources import FileSpec
 spec = datasets.DATASETS["mnist"]
 datasets.DATASETS["mnist"] = dataclasses.replace(spec, files=(FileSpec("mnist.pkl.gz", sys.argv[1]),))
+import importlib, pkgutil
+import scratchnet
+modules = [m.name for m in pkgutil.walk_packages(scratchnet.__path__, "scratchnet.")]
+for name in modules:  # every module of the package imports without torch
+    importlib.import_module(name)
+print(f"@@@ imported {len(modules)} modules")
 from scratchnet.cli import main
 for command in " ".join(sys.argv[2:]).split(" ;; "):
     code = main(command.split())
@@ -130,6 +136,8 @@ def run_without_torch(tmp_path: Path, *commands: str) -> tuple[dict[str, str], d
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("@@@ torch is unimportable\n"), proc.stdout[:500]  # the finder was in force
     assert proc.stdout.endswith("\n@@@ loaded: \n"), proc.stdout[-500:]  # and none of them got in
+    imported = int(proc.stdout.split("@@@ imported ", 1)[1].split()[0])
+    assert imported > 20  # scratchnet.demo, scratchnet.viz..., scratchnet.train.loop, ...
 
     def split(text: str) -> dict[str, str]:
         out, chunk = {}, []
