@@ -58,6 +58,7 @@ def backend_for(config: TrainConfig) -> Backend:
     """
     from .train import ScratchBackend
 
+    config = config.resolved()  # the model's defaults (optimizer, lr, ...) filled in
     return _torch_backend_class()(config) if config.backend == "torch" else ScratchBackend(config)
 
 

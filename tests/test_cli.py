@@ -69,3 +69,25 @@ def test_book_ch6_torch_backend_prints_the_same_table(fake_mnist: bytes, capsys)
     assert table("torch") == table("scratch")
     with pytest.raises(SystemExit):
         cli.main(["book", "ch2"])
+
+
+def test_backend_for_builds_either_backend_from_an_unresolved_config():
+    from scratchnet.train import ScratchBackend, TrainConfig
+    from torchnet.train import TorchBackend
+
+    scratch = cli.backend_for(TrainConfig("book_mlp"))
+    torch_backend = cli.backend_for(TrainConfig("book_mlp", backend="torch", device="cpu"))
+    assert type(scratch) is ScratchBackend and type(torch_backend) is TorchBackend  # the models' defaults filled in
+    assert cli.book_library("scratch") is None
+    assert cli.book_library("torch").network3.__name__ == "torchnet.book.network3"
+
+
+def test_demo_trains_with_both_backends_through_the_public_entry_points(fake_mnist: bytes, capsys):
+    from scratchnet import demo
+
+    demo.main(epochs=1)
+    out = capsys.readouterr().out
+    assert out.startswith("mnist: ") and "sha256" in out  # cli.print_dataset_info's summary
+    assert "== book_mlp with scratch" in out and "== book_mlp with torch" in out
+    assert out.count("epoch  train_loss") == 2
+    assert "test accuracy" in out and "training samples/s" in out and "as fast as torch eager" in out

@@ -163,6 +163,7 @@ class TorchBackend:
 
 def make_backend(config: TrainConfig) -> Backend:
     """The backend ``config.backend`` names: :class:`TorchBackend` for ``"torch"``, else scratchnet's."""
+    config = config.resolved()  # the model's defaults (optimizer, lr, ...) filled in
     return TorchBackend(config) if config.backend == "torch" else ScratchBackend(config)
 
 

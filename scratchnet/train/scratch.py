@@ -110,4 +110,4 @@ def make_backend(config: TrainConfig) -> Backend:
     if config.backend != "scratch":
         raise ValueError(f"scratchnet builds only the 'scratch' backend, got {config.backend!r}: pass "
                          f"backend=torchnet.train.TorchBackend(config) (needs pip install 'scratchnet[torch]')")
-    return ScratchBackend(config)
+    return ScratchBackend(config.resolved())
