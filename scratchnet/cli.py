@@ -210,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
             for name, spec in SPECS.items()))
     p_train.add_argument("model", choices=sorted(SPECS), metavar="MODEL", help="zoo model (listed below)")
     p_train.add_argument("--backend", choices=["scratch", "torch"], default="scratch",
-                         help="scratch: scratchnet's own kernels; torch: the same model in PyTorch (default: scratch)")
+                         help="scratch: scratchnet's own kernels; torch: the same model in PyTorch, which is the "
+                              "torch extra: pip install 'scratchnet[torch]' (default: scratch)")
     p_train.add_argument("--dataset", choices=sorted(DATASETS),
                          help="train on another dataset than the model's (its images must have the model's shape)")
     p_train.add_argument("--epochs", type=int, help="number of passes over the training images")
@@ -250,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_book.add_argument("--quick", action="store_true",
                         help="a short version (a few epochs, a subset): not comparable with the book")
     p_book.add_argument("--backend", choices=["scratch", "torch"], default="scratch",
-                        help="the book's code on scratchnet (scratchnet.book) or on torch (torchnet.book)")
+                        help="the book's code on scratchnet (scratchnet.book) or on torch (torchnet.book, "
+                             "needs the torch extra)")
     p_book.set_defaults(func=_cmd_book)
     return parser
 
