@@ -154,16 +154,16 @@ class Kinks:
         return hook
 
     def _routes(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Layer i's routes in each library (max-pool winners or ReLU signs, from ``MaxPool2d._argmax``
-        and ``ReLU._cache["A"]``) and how far torch's input is from the kink at each."""
+        """Layer i's routes in each library (max-pool winners or ReLU signs, from ``MaxPool2d.saved["argmax"]``
+        and ``ReLU.saved["A"]``) and how far torch's input is from the kink at each."""
         ours, theirs, x = self.ours[i], self.theirs[i], self.inputs[i]
         if isinstance(theirs, torch.nn.ReLU):
             z = x.cpu().double().numpy()
-            return ours._cache["A"] > 0, z > 0, np.abs(z)
+            return ours.saved["A"] > 0, z > 0, np.abs(z)
         _, idx = torch.nn.functional.max_pool2d(x, theirs.kernel_size, theirs.stride, theirs.padding,
                                                 return_indices=True)
         flat = x.flatten(2).cpu().double().numpy()                                # (N, C, H*W)
-        mine, best = ours._argmax.reshape(*flat.shape[:2], -1), idx.flatten(2).cpu().numpy()
+        mine, best = ours.saved["argmax"].reshape(*flat.shape[:2], -1), idx.flatten(2).cpu().numpy()
         gap = np.abs(np.take_along_axis(flat, mine, 2) - np.take_along_axis(flat, best, 2))
         return mine, best, gap
 

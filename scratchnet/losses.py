@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import losses as K
-from .nn.buffers import take
+from .kernels import losses as loss_kernels
 
 
 class Loss:
@@ -23,7 +22,6 @@ class Loss:
 
     def __init__(self) -> None:
         self._grad: np.ndarray | None = None
-        self._work: dict[str, np.ndarray] = {}
 
     def __call__(self, y_hat: np.ndarray, y: np.ndarray) -> float:
         """``loss(y_hat, y)`` is ``loss.forward(y_hat, y)``."""
@@ -81,9 +79,8 @@ class Loss:
                 )
 
     def _grad_buffer(self, like: np.ndarray) -> np.ndarray:
-        """An array for the gradient: last call's when its shape fits and nobody else holds it."""
-        self._grad = None  # drop our own reference, so that only the work dict holds it
-        return take(self._work, "grad", like.shape, like.dtype)
+        """A fresh array for the gradient, shaped like ``like`` (outputs are never reused)."""
+        return np.empty_like(like)
 
 
 # --8<-- [start:quadratic]
@@ -99,7 +96,7 @@ class QuadraticCost(Loss):
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = K.quadratic_cost(a, y, grad)
+        value, bad = loss_kernels.quadratic_cost(a, y, grad)
         if bad >= 0:
             self._raise_non_finite(a, y)
         self._grad = grad
@@ -124,7 +121,7 @@ class CrossEntropyCost(Loss):
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = K.cross_entropy_cost(a, y, float(np.finfo(a.dtype).max), grad)
+        value, bad = loss_kernels.cross_entropy_cost(a, y, float(np.finfo(a.dtype).max), grad)
         if bad >= 0:
             self._raise_non_finite(a, y)
         if a.size and (a.min() < 0 or a.max() > 1):
@@ -161,7 +158,7 @@ class CrossEntropyLoss(Loss):
                 f"of shape {z.shape} (one class index per row)"
             )
         grad = self._grad_buffer(z)
-        value, bad_z, bad_y = K.softmax_cross_entropy(z, np.ascontiguousarray(y), grad)
+        value, bad_z, bad_y = loss_kernels.softmax_cross_entropy(z, np.ascontiguousarray(y), grad)
         if bad_y >= 0:
             raise ValueError(
                 f"CrossEntropyLoss: class index {y[bad_y]} is out of range [0, {z.shape[1]}) "
@@ -187,7 +184,7 @@ class MSELoss(Loss):
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = K.mse_loss(a, y, grad)
+        value, bad = loss_kernels.mse_loss(a, y, grad)
         if bad >= 0:
             self._raise_non_finite(a, y)
         self._grad = grad
@@ -205,7 +202,7 @@ class BCELoss(Loss):
         a = self._predictions(a, "inputs")
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = K.bce_loss(a, y, grad)
+        value, bad = loss_kernels.bce_loss(a, y, grad)
         if bad >= 0:
             self._raise_non_finite(a, y, "inputs")
         if a.size and (a.min() < 0 or a.max() > 1):

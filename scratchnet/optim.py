@@ -1,4 +1,8 @@
-"""Optimizers with ``torch.optim``'s formulas and ``state_dict`` layout: SGD, Adam, AdamW."""
+"""Optimizers with ``torch.optim``'s formulas and ``state_dict`` layout: SGD, Adam, AdamW.
+
+A parameter whose gradient is unset (``.grad is None``: no backward reached it since
+``zero_grad()``) is skipped by ``step()``, its state untouched, as ``torch.optim`` does.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ class Optimizer:
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to zero (see ``Parameter.zero_grad``)."""
+        """Unset every parameter's gradient (``.grad = None``, see ``Parameter.zero_grad``)."""
         for p in self.params:
             p.zero_grad()
 
@@ -109,6 +113,8 @@ class SGD(Optimizer):
         )
         for p, state in zip(self.params, self.state, strict=True):
             grad = p.grad
+            if grad is None:  # no gradient since zero_grad(): torch.optim skips it too
+                continue
             buf = state.get("momentum_buffer") if momentum != 0 else None
             first = buf is None
             if momentum != 0 and first:
@@ -153,6 +159,8 @@ class Adam(Optimizer):
         """One update of every parameter from its ``.grad`` (see ``kernels.optim.adam_step``)."""
         d = self.defaults
         for p, state in zip(self.params, self.state, strict=True):
+            if p.grad is None:  # no gradient since zero_grad(): torch.optim skips it too
+                continue
             if not state:
                 state.update(
                     step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data)

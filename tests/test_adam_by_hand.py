@@ -51,7 +51,7 @@ def scratch_adam(theta: np.ndarray, grads: list[np.ndarray], decoupled: bool, **
     p = snn.Parameter(theta.copy())
     opt = (optim.AdamW if decoupled else optim.Adam)([p], **hyper)
     for g in grads:
-        p.grad[...] = g
+        p.grad = g.copy()
         opt.step()
     return p.data
 # --8<-- [end:torch_adam]

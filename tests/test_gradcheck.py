@@ -54,24 +54,33 @@ def test_module_gradients_match_finite_differences(name: str):
 
 def test_parameter_gradients_accumulate_until_zero_grad():
     layer = snn.Linear(3, 2, dtype=np.float64)
-    X, g = np.ones((4, 3)), np.ones((4, 2))
-    layer(X)
-    layer.backward(g)
-    once = layer.weight.grad.copy()
-    layer(X)
-    layer.backward(g)
-    np.testing.assert_allclose(layer.weight.grad, 2 * once)
-    layer.zero_grad()
-    assert not layer.weight.grad.any()
-
-
-def test_zero_grad_is_lazy_but_reads_as_zeros():
-    """``zero_grad`` only marks; a read fills; the next backward overwrites (stale NaN included)."""
-    layer = snn.Linear(3, 2, dtype=np.float64)
+    assert all(p.grad is None for p in layer.parameters())  # unset before any backward, as torch
     X, g = np.ones((4, 3)), np.ones((4, 2))
     layer(X)
     layer.backward(g)
     once = {name: p.grad.copy() for name, p in layer.named_parameters()}
+    layer(X)
+    layer.backward(g)
+    for name, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad, 2 * once[name], err_msg=name)
+    layer.zero_grad()
+    assert all(p.grad is None for p in layer.parameters())
+
+
+@pytest.mark.parametrize("make", [lambda: snn.Linear(3, 2, dtype=np.float64),
+                                  lambda: snn.Conv2d(1, 2, 2, dtype=np.float64),
+                                  lambda: snn.Conv2d(1, 2, 2, stride=2, dtype=np.float64),
+                                  lambda: snn.BatchNorm1d(3, dtype=np.float64)],
+                         ids=["Linear", "Conv2d-direct", "Conv2d-im2col", "BatchNorm1d"])
+def test_zero_grad_unsets_and_the_next_backward_writes_a_fresh_gradient(make):
+    """After ``zero_grad`` the next backward writes new arrays (stale NaN never reaches them)
+    and leaves a gradient the caller kept alone; a step with every gradient unset moves nothing."""
+    layer = make()
+    X = np.ones((4, 1, 4, 4)) if isinstance(layer, snn.Conv2d) else np.arange(12.0).reshape(4, 3)
+    g = np.random.default_rng(0).standard_normal(layer(X).shape)
+    layer.backward(g)
+    once = {name: p.grad.copy() for name, p in layer.named_parameters()}
+    kept = {name: p.grad for name, p in layer.named_parameters()}
     for p in layer.parameters():
         p.grad[...] = np.nan  # stale values must never reach the next step
     layer.zero_grad()
@@ -79,10 +88,26 @@ def test_zero_grad_is_lazy_but_reads_as_zeros():
     layer.backward(g)
     for name, p in layer.named_parameters():
         np.testing.assert_array_equal(p.grad, once[name], err_msg=name)
+        assert p.grad is not kept[name] and np.isnan(kept[name]).all(), name
     layer.zero_grad()
-    before = layer.weight.data.copy()
-    optim.SGD(layer.parameters(), lr=0.1).step()  # a step right after zero_grad moves nothing
-    np.testing.assert_array_equal(layer.weight.data, before)
+    before = {name: p.data.copy() for name, p in layer.named_parameters()}
+    opt = optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    opt.step()  # a step right after zero_grad moves nothing and makes no momentum buffer
+    for name, p in layer.named_parameters():
+        np.testing.assert_array_equal(p.data, before[name], err_msg=name)
+    assert opt.state_dict()["state"] == {}
+
+
+def test_an_optimizer_skips_only_the_parameters_without_a_gradient():
+    """torch.optim skips a parameter whose ``.grad`` is None; the others still move."""
+    a, b = snn.Parameter(np.ones(2)), snn.Parameter(np.ones(2))
+    for opt in (optim.SGD([a, b], lr=0.5), optim.Adam([a, b], lr=0.5)):
+        a.grad, b.grad = np.array([1.0, -1.0]), None
+        a_before, b_before = a.data.copy(), b.data.copy()
+        opt.step()
+        assert not np.array_equal(a.data, a_before)
+        np.testing.assert_array_equal(b.data, b_before)
+        assert 1 not in opt.state_dict()["state"]
 
 
 @pytest.mark.parametrize("name", ["QuadraticCost", "CrossEntropyCost", "CrossEntropyLoss", "MSELoss", "BCELoss"])

@@ -1,6 +1,7 @@
 """Bad input to scratchnet.nn, losses, optimizers, initialisers and the zoo: each error names the
-layer or function, what it expected and what it got. Also: reused work arrays never overwrite
-an array the caller still holds.
+layer or function, what it expected and what it got. Also the module contract's bookkeeping:
+outputs the caller holds are never overwritten, ``release()`` drops what forwards saved, and
+``needs_input_grad`` reaches every layer.
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ def test_init_and_zoo_names() -> None:
 
 
 def test_held_outputs_are_never_overwritten() -> None:
-    """Work arrays are reused only when nobody else holds them."""
+    """A later forward or backward never writes into an array an earlier call returned."""
     rng = np.random.default_rng(0)
     model = models.book_mlp(np.float64, rng)
     X1, X2 = rng.random((4, 784)), rng.random((4, 784))
@@ -243,19 +244,43 @@ def test_held_outputs_are_never_overwritten() -> None:
     np.testing.assert_array_equal(dX, dX_kept)
 
 
-def test_work_arrays_are_reused_at_a_fixed_batch_size() -> None:
-    """No allocation in a training step: the same arrays come back when nobody holds them."""
+def test_release_drops_what_every_forward_saved_and_backward_then_names_the_module() -> None:
+    """One place for what a forward keeps (``saved``), one method that drops it (``release``)."""
     rng = np.random.default_rng(1)
-    model, loss = models.book_mlp(np.float64, rng), losses.QuadraticCost()
-    X, Y = (
-        rng.random((10, 784)),
-        np.eye(10)[rng.integers(0, 10, 10)],
-    )
+    model = models.book_conv(np.float64, rng)
+    model.train()
+    model(rng.random((2, 1, 28, 28)))
+    layers = [m for m in model._modules() if not isinstance(m, snn.Sequential)]
+    assert all(m.saved for m in layers), [m.name for m in layers if not m.saved]
+    model.release()
+    assert not any(m.saved for m in model._modules())
+    with pytest.raises(RuntimeError, match=r"Linear\(\d+, 10\): backward called before forward"):
+        model.backward(rng.standard_normal((2, 10)))
 
-    def step() -> list[int]:
-        loss(model(X), Y)
-        model.backward(loss.backward())
-        return [id(a) for m in model._modules() for a in m._work.values()] + [id(loss.backward())]
 
-    first = step()
-    assert step() == first
+def test_needs_input_grad_is_passed_to_every_layer_and_stops_at_the_first_with_parameters() -> None:
+    """``Sequential.backward(needs_input_grad=False)``: layers before the first with parameters
+    are not run, that one is told it needs no ``dX``, the rest compute theirs."""
+    calls: list[tuple[str, bool]] = []
+
+    class Spy(snn.Module):
+        def __init__(self, inner: snn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, X: np.ndarray) -> np.ndarray:
+            return self.inner(X)
+
+        def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+            calls.append((self.inner.name, needs_input_grad))
+            return self.inner.backward(dY, needs_input_grad)
+
+    rng = np.random.default_rng(2)
+    model = snn.Sequential(Spy(snn.Flatten()), Spy(snn.Linear(6, 4, dtype=np.float64, rng=rng)),
+                           Spy(snn.ReLU()), Spy(snn.Linear(4, 3, dtype=np.float64, rng=rng)))
+    model(rng.standard_normal((5, 2, 3)))
+    assert model.backward(rng.standard_normal((5, 3)), needs_input_grad=False) is None
+    assert calls == [("Linear(4, 3)", True), ("ReLU", True), ("Linear(6, 4)", False)]
+    calls.clear()
+    assert model.backward(rng.standard_normal((5, 3))).shape == (5, 2, 3)
+    assert [need for _, need in calls] == [True] * 4

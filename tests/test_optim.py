@@ -25,7 +25,7 @@ def params(rng: np.random.Generator) -> list[snn.Parameter]:
 def run(opt, ps, grads) -> None:
     for g in grads:
         for p, gp in zip(ps, g, strict=True):
-            p.grad[...] = gp
+            p.grad = gp.copy()  # as torch: assign a gradient
         opt.step()
 
 
@@ -77,7 +77,7 @@ def test_resuming_from_state_dict_is_exact(name: str, kwargs: dict) -> None:
 def test_first_steps_follow_torchs_rules() -> None:
     """SGD's first momentum buffer is the (decayed) gradient; Adam's first step bias-corrected."""
     p = snn.Parameter(np.array([1.0, -2.0]))
-    p.grad[...] = [0.5, 0.25]
+    p.grad = np.array([0.5, 0.25])
     sgd = optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.1)
     sgd.step()
     d = np.array([0.5, 0.25]) + 0.1 * np.array([1.0, -2.0])
@@ -85,7 +85,7 @@ def test_first_steps_follow_torchs_rules() -> None:
     np.testing.assert_allclose(p.data, [1.0, -2.0] - 0.1 * d, rtol=1e-15)
 
     q = snn.Parameter(np.array([1.0, -2.0]))
-    q.grad[...] = [0.5, -0.25]
+    q.grad = np.array([0.5, -0.25])
     adam = optim.Adam([q], lr=0.01, eps=1e-8)
     adam.step()  # m_hat = g, v_hat = g^2: a step of lr * g / (|g| + eps)
     g = np.array([0.5, -0.25])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..kernels import activations as K
+from ..kernels import activations
 from ..kernels.matmul import matmul
 from ..nn.conv import Conv2d, MaxPool2d
 
@@ -36,7 +36,7 @@ def ReLU(z: np.ndarray) -> np.ndarray:  # noqa: N802 - the book's name
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """``1 / (1 + e^{-z})``."""
-    return K.sigmoid_forward(np.ascontiguousarray(z), np.empty_like(z))
+    return activations.sigmoid_forward(np.ascontiguousarray(z), np.empty_like(z))
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
@@ -116,9 +116,9 @@ class ConvPoolLayer:
 
     def backward(self, d_out: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         dz = d_out.reshape(self._a.shape) * _derivative(self.activation_fn, self._z, self._a)
-        self.conv.zero_grad()
+        self.conv.zero_grad()  # unset: the backward writes a fresh array, which we hand on
         d_in = self.conv.backward(self.pool.backward(dz))
-        return d_in.reshape(len(d_in), -1), [self.conv.weight.grad.copy(), dz.sum(axis=(0, 2, 3))]
+        return d_in.reshape(len(d_in), -1), [self.conv.weight.grad, dz.sum(axis=(0, 2, 3))]
 
 
 class FullyConnectedLayer:
@@ -179,7 +179,7 @@ class SoftmaxLayer(FullyConnectedLayer):
         self.params = [self.w, self.b]
 
     def _activate(self, z: np.ndarray) -> np.ndarray:
-        return K.softmax_forward(np.ascontiguousarray(z), np.empty_like(z))
+        return activations.softmax_forward(np.ascontiguousarray(z), np.empty_like(z))
 
     def _delta(self, d_out: np.ndarray) -> np.ndarray:
         return d_out  # the cost hands the softmax layer dC/dz = (a - y) / m directly

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import activations as K
-from .buffers import take
+from ..kernels import activations
 from .checks import check_grad
 from .module import Module
 
@@ -17,36 +16,36 @@ class _Elementwise(Module):
         """``A = f(Z)``, same shape as ``Z``."""
         if not isinstance(Z, np.ndarray) or Z.dtype not in (np.float32, np.float64):
             raise TypeError(
-                f"{type(self).__name__}: expected a float32/float64 array, "
+                f"{self.name}: expected a float32/float64 array, "
                 f"got {getattr(Z, 'dtype', type(Z).__name__)} {getattr(Z, 'shape', '')}"
             )
-        self._cache.clear()
         Z = np.ascontiguousarray(Z)
-        A = self._cache["A"] = self._forward(Z, take(self._work, "A", Z.shape, Z.dtype))
+        A = self._forward(Z, np.empty_like(Z))
+        self.save(A=A)
         return A
 
     def backward(self, dA: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """``dZ = dA * f'(Z)``, with ``f'`` written from ``A`` (see the kernels)."""
-        A = self._cache.get("A")
-        check_grad(type(self).__name__, dA, None if A is None else A.shape)
+        A = self.saved_for_backward()["A"]
+        check_grad(self.name, dA, A.shape)
         if not needs_input_grad:
             return None
         dA = np.ascontiguousarray(dA, dtype=A.dtype)
-        return self._backward(A, dA, take(self._work, "dZ", A.shape, A.dtype))
+        return self._backward(A, dA, np.empty_like(A))
 
 
 class Sigmoid(_Elementwise):
     """``sigma(z) = 1 / (1 + e^{-z})``, ``sigma' = sigma (1 - sigma)``; ``torch.nn.Sigmoid``."""
 
-    _forward = staticmethod(K.sigmoid_forward)
-    _backward = staticmethod(K.sigmoid_backward)
+    _forward = staticmethod(activations.sigmoid_forward)
+    _backward = staticmethod(activations.sigmoid_backward)
 
 
 class Tanh(_Elementwise):
     """``tanh(z)``, derivative ``1 - tanh^2``; ``torch.nn.Tanh``."""
 
-    _forward = staticmethod(K.tanh_forward)
-    _backward = staticmethod(K.tanh_backward)
+    _forward = staticmethod(activations.tanh_forward)
+    _backward = staticmethod(activations.tanh_backward)
 
 
 class ReLU(_Elementwise):
@@ -56,8 +55,8 @@ class ReLU(_Elementwise):
     as PyTorch's ``threshold_backward`` does.
     """
 
-    _forward = staticmethod(K.relu_forward)
-    _backward = staticmethod(K.relu_backward)
+    _forward = staticmethod(activations.relu_forward)
+    _backward = staticmethod(activations.relu_backward)
 
 
 class Softmax(Module):
@@ -82,19 +81,19 @@ class Softmax(Module):
             )
         if Z.dtype not in (np.float32, np.float64):
             raise TypeError(f"Softmax: expected a float32/float64 array, got {Z.dtype} {Z.shape}")
-        self._cache.clear()
         Z = np.ascontiguousarray(Z)
-        S = self._cache["S"] = K.softmax_forward(Z, take(self._work, "S", Z.shape, Z.dtype))
+        S = activations.softmax_forward(Z, np.empty_like(Z))
+        self.save(S=S)
         return S
 
     def backward(self, dS: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """``dZ[n] = S[n] * (dS[n] - <dS[n], S[n]>)``, ``(N, C)``."""
-        S = self._cache.get("S")
-        check_grad("Softmax", dS, None if S is None else S.shape)
+        S = self.saved_for_backward()["S"]
+        check_grad(self.name, dS, S.shape)
         if not needs_input_grad:
             return None
         dS = np.ascontiguousarray(dS, dtype=S.dtype)
-        return K.softmax_backward(S, dS, take(self._work, "dZ", S.shape, S.dtype))
+        return activations.softmax_backward(S, dS, np.empty_like(S))
 
     def extra_repr(self) -> str:
         """``dim=1``."""
@@ -117,11 +116,11 @@ class Flatten(Module):
                 f"Flatten: expected an array with a batch axis, got {getattr(X, 'shape', None)}"
             )
         flat = np.ascontiguousarray(X).reshape(X.shape[0], -1)  # (N, prod(rest))
-        self._cache["shapes"] = (X.shape, flat.shape)
+        self.save(x_shape=X.shape, y_shape=flat.shape)
         return flat
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """``dY`` reshaped back to the input's shape."""
-        shape, flat = self._cache.get("shapes", (None, None))
-        check_grad("Flatten", dY, flat)
-        return dY.reshape(shape) if needs_input_grad else None
+        saved = self.saved_for_backward()
+        check_grad(self.name, dY, saved["y_shape"])
+        return dY.reshape(saved["x_shape"]) if needs_input_grad else None

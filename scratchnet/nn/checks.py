@@ -33,10 +33,8 @@ def check_input(
         )
 
 
-def check_grad(layer: str, grad: np.ndarray, expected_shape: tuple[int, ...] | None) -> None:
+def check_grad(layer: str, grad: np.ndarray, expected_shape: tuple[int, ...]) -> None:
     """``backward`` must get a gradient shaped like the last forward's output."""
-    if expected_shape is None:
-        raise RuntimeError(f"{layer}: backward called before forward")
     if not isinstance(grad, np.ndarray):
         raise TypeError(f"{layer}: backward expected a NumPy array, got {type(grad).__name__}")
     if grad.shape != expected_shape:

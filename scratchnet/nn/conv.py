@@ -56,53 +56,49 @@ class Conv2d(Module):
         # set by hand where both apply (the benchmarks time both).
         self.algorithm = "direct" if stride == 1 and padding <= kernel_size - 1 else "im2col"
 
-    def _no_bias(self, dtype) -> np.ndarray:
-        """Zeros in place of a bias: made once per dtype, not at every forward."""
-        zeros = self._work.get("no_bias")
-        if zeros is None or zeros.dtype != dtype:
-            zeros = self._work["no_bias"] = np.zeros(self.out_channels, dtype)
-        return zeros
-
     @property
     def name(self) -> str:
+        """How errors name this layer: ``Conv2d(in, out, k=...)``."""
         return f"Conv2d({self.in_channels}, {self.out_channels}, k={self.kernel_size})"
 
     # --8<-- [start:conv2d]
     def forward(self, X: np.ndarray) -> np.ndarray:
+        """``Y = W (*) X + b``: X ``(N, C_in, H, W)`` -> Y ``(N, C_out, H_out, W_out)``; saves X."""
         W = self.weight.data
         check_input(self.name, X, 4, W.dtype, self.in_channels, axis=1, what="channels")
         k, s, p = self.kernel_size, self.stride, self.padding
         Ho, Wo = _window_check(self.name, X, k, s, p)
         N = X.shape[0]
         X = np.ascontiguousarray(X)
-        b = self.bias.data if self.bias is not None else self._no_bias(W.dtype)
-        self._cache.clear()
-        self._cache["X"] = X  # backward's input; released before the next forward (Sequential)
+        b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
         out = np.empty((N, self.out_channels, Ho, Wo), W.dtype)                       # (N, C_out, Ho, Wo)
         if self.algorithm == "direct":
             if s != 1 or p > k - 1:
                 raise ValueError(f"{self.name}: algorithm 'direct' needs stride 1 and padding <= {k - 1}, "
                                  f"got stride {s}, padding {p} (use 'im2col')")
+            self.save(X=X)
             return conv2d_forward(X, W, b, p, out)
         cols = im2col(X, k, k, s, p, np.empty((N * Ho * Wo, W[0].size), W.dtype))  # (N*Ho*Wo, C*k*k)
         rows = gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
                        0.0)                                                           # (N*Ho*Wo, C_out)
-        self._cache["cols"] = cols
+        self.save(X=X, cols=cols)
         return rows_to_nchw(rows, b, out)
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
-        X = self._cache.get("X")
-        N, _, H, W_ = X.shape if X is not None else (0, 0, 0, 0)
+        """Accumulate ``dW += dY (*) X`` and ``db += sum dY``; return ``dX = dY (*) rot180(W)``."""
+        saved = self.saved_for_backward()
+        X = saved["X"]
+        N, _, H, W_ = X.shape
         k, s, p = self.kernel_size, self.stride, self.padding
         Ho, Wo = out_size(H, k, s, p), out_size(W_, k, s, p)
-        check_grad(self.name, dY, None if X is None else (N, self.out_channels, Ho, Wo))
+        check_grad(self.name, dY, (N, self.out_channels, Ho, Wo))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
         if self.bias is not None:
-            self.bias.grad += dY.sum(axis=(0, 2, 3))
+            self.bias.grad_to_add()[...] += dY.sum(axis=(0, 2, 3))               # (C_out,)
         W = self.weight.data
         rows = None
-        if self.algorithm == "direct":  # forward checked that it applies
-            conv2d_backward_weight(X, dY, p, self.weight.grad)                     # dW += dY (*) X
+        if "cols" not in saved:  # the direct kernels ran: forward checked that they apply
+            conv2d_backward_weight(X, dY, p, self.weight.grad_to_add())           # dW += dY (*) X
             if not needs_input_grad:
                 return None
             # The full correlation runs over dY padded by k - 1 - p: H x (Wo + 2(k-1-p)) positions
@@ -111,9 +107,10 @@ class Conv2d(Module):
             if H * (Wo + 2 * (k - 1 - p)) <= 2 * Ho * Wo:
                 return conv2d_backward_input(dY, W, p, np.empty_like(X))
         else:
-            cols = self._cache["cols"]
+            cols = saved["cols"]
             rows = nchw_to_rows(dY, np.empty((len(cols), self.out_channels), X.dtype))     # (N*Ho*Wo, C_out)
-            gemm_tn(rows, cols, self.weight.grad.reshape(self.out_channels, -1), 1.0)      # (C_out, C*k*k)
+            dW, beta = self.weight.grad_to_write()
+            gemm_tn(rows, cols, dW.reshape(self.out_channels, -1), beta)                  # (C_out, C*k*k)
             if not needs_input_grad:
                 return None
         if rows is None:
@@ -134,13 +131,11 @@ class _Pool(Module):
         if padding > kernel_size // 2:
             raise ValueError(f"{type(self).__name__}: padding {padding} must be at most half the kernel "
                              f"size {kernel_size} (PyTorch's rule)")
-        self._x_shape: tuple[int, ...] | None = None
 
     def _out(self, X: np.ndarray) -> np.ndarray:
         if not isinstance(X, np.ndarray) or X.ndim != 4:
-            raise ValueError(f"{type(self).__name__}: expected (N, C, H, W), got shape {getattr(X, 'shape', None)}")
-        Ho, Wo = _window_check(type(self).__name__, X, self.kernel_size, self.stride, self.padding)
-        self._x_shape = X.shape
+            raise ValueError(f"{self.name}: expected (N, C, H, W), got shape {getattr(X, 'shape', None)}")
+        Ho, Wo = _window_check(self.name, X, self.kernel_size, self.stride, self.padding)
         return np.empty((X.shape[0], X.shape[1], Ho, Wo), X.dtype)
 
     def extra_repr(self) -> str:
@@ -151,25 +146,35 @@ class MaxPool2d(_Pool):
     """``torch.nn.MaxPool2d``: window maximum; the gradient goes to the first maximal input."""
 
     def forward(self, X: np.ndarray) -> np.ndarray:
+        """``Y[n, c, i, j] = max`` over window ``(i, j)``, ``(N, C, H_out, W_out)``; saves the winners."""
         out = self._out(X)
-        self._argmax = np.empty(out.shape, np.int64)
-        return maxpool_forward(np.ascontiguousarray(X), self.kernel_size, self.stride, self.padding, out,
-                               self._argmax)
+        argmax = np.empty(out.shape, np.int64)  # (N, C, H_out, W_out), flat index into H x W
+        self.save(x_shape=X.shape, argmax=argmax)
+        return maxpool_forward(np.ascontiguousarray(X), self.kernel_size, self.stride, self.padding, out, argmax)
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
-        check_grad("MaxPool2d", dY, None if self._x_shape is None else self._argmax.shape)
-        return maxpool_backward(np.ascontiguousarray(dY), self._argmax, np.empty(self._x_shape, dY.dtype))
+    def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """``dX`` ``(N, C, H, W)``: each ``dY`` value goes to its window's (first) maximum."""
+        saved = self.saved_for_backward()
+        check_grad(self.name, dY, saved["argmax"].shape)
+        if not needs_input_grad:
+            return None
+        return maxpool_backward(np.ascontiguousarray(dY), saved["argmax"], np.empty(saved["x_shape"], dY.dtype))
 
 
 class AvgPool2d(_Pool):
     """``torch.nn.AvgPool2d`` (count_include_pad=True): window mean."""
 
     def forward(self, X: np.ndarray) -> np.ndarray:
+        """``Y[n, c, i, j] =`` the mean over window ``(i, j)`` (padding counted), ``(N, C, H_out, W_out)``."""
         out = self._out(X)
+        self.save(x_shape=X.shape, y_shape=out.shape)
         return avgpool_forward(np.ascontiguousarray(X), self.kernel_size, self.stride, self.padding, out)
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
-        if self._x_shape is None:
-            raise RuntimeError("AvgPool2d: backward called before forward")
+    def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """``dX`` ``(N, C, H, W)``: each ``dY`` value shared equally by its window's k*k inputs."""
+        saved = self.saved_for_backward()
+        check_grad(self.name, dY, saved["y_shape"])
+        if not needs_input_grad:
+            return None
         return avgpool_backward(np.ascontiguousarray(dY), self.kernel_size, self.stride, self.padding,
-                                np.empty(self._x_shape, dY.dtype))
+                                np.empty(saved["x_shape"], dY.dtype))

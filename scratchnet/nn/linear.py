@@ -6,7 +6,6 @@ import numpy as np
 
 from ..kernels.activations import IDENTITY, bias_act_forward, bias_backward
 from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
-from .buffers import take
 from .checks import check_grad, check_input
 from .module import Module, Parameter
 
@@ -35,7 +34,6 @@ class Linear(Module):
                 f"Linear: sizes must be positive, got in={in_features}, out={out_features}"
             )
         self.in_features, self.out_features = in_features, out_features
-        self.name = f"Linear({in_features}, {out_features})"  # how errors name this layer
         rng = rng if rng is not None else np.random.default_rng()
         bound = 1.0 / np.sqrt(in_features)
         self.weight = Parameter(
@@ -46,35 +44,35 @@ class Linear(Module):
         )
         self._params["bias"] = self.bias
 
+    @property
+    def name(self) -> str:
+        """How errors name this layer: ``Linear(in, out)``."""
+        return f"Linear({self.in_features}, {self.out_features})"
+
     # --8<-- [start:linear]
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """``Y = X W^T + b``: X ``(N, in)`` -> Y ``(N, out)``; keeps X for backward."""
+        """``Y = X W^T + b``: X ``(N, in)`` -> Y ``(N, out)``; saves X for backward."""
         W = self.weight.data
         check_input(self.name, X, 2, W.dtype, self.in_features, weight_shape=W.shape)
-        cache = self._cache
-        cache.clear()  # a stale cache must not keep a work array alive
         X = np.ascontiguousarray(X)
-        Y = take(self._work, "Y", (X.shape[0], self.out_features), W.dtype)
-        gemm_nt(X, W, Y, 0.0)  # (N, out) = (N, in) (out, in)^T
+        Y = gemm_nt(X, W, np.empty((X.shape[0], self.out_features), W.dtype), 0.0)  # (N, out)
         if self.bias is not None:
             bias_act_forward(Y, self.bias.data, IDENTITY, Y)  # (N, out) += b, in place
-        cache["X"] = X
+        self.save(X=X)
         return Y
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """Accumulate ``dW += dY^T X`` (BP4) and ``db += sum_n dY`` (BP3); return ``dX = dY W``."""
-        X = self._cache.get("X")
-        check_grad(self.name, dY, None if X is None else (X.shape[0], self.out_features))
+        X = self.saved_for_backward()["X"]
+        check_grad(self.name, dY, (X.shape[0], self.out_features))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
-        dW, beta = self.weight.grad_and_beta()  # beta 0 right after zero_grad: no clearing pass
+        dW, beta = self.weight.grad_to_write()  # beta 0 when unset: written, never cleared
         gemm_tn(dY, X, dW, beta)  # (out, in) (+)= (N, out)^T (N, in)
         if self.bias is not None:
-            bias_backward(dY, self.bias.grad)  # (out,) += sum_n dY[n]
+            bias_backward(dY, self.bias.grad_to_add())  # (out,) += sum_n dY[n]
         if not needs_input_grad:
             return None
-        return gemm_nn(
-            dY, self.weight.data, take(self._work, "dX", X.shape, X.dtype), 0.0
-        )  # (N, in)
+        return gemm_nn(dY, self.weight.data, np.empty(X.shape, X.dtype), 0.0)  # (N, in)
 
     # --8<-- [end:linear]
 

@@ -1,54 +1,53 @@
 """``Parameter``, ``Module`` and ``Sequential``: the bookkeeping every layer shares.
 
-A module's ``forward`` caches what its ``backward`` needs; ``backward(dY)`` returns ``dX`` and
-*adds* (``+=``) its parameters' gradients into ``.grad``, so gradients of several mini-batches
-accumulate until ``zero_grad()``, exactly as in PyTorch.
+The contract every ``scratchnet.nn`` module follows is written once, in ``Module``'s docstring.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 
 class Parameter:
-    """A trainable array ``.data`` with its gradient ``.grad`` (same shape and dtype, zeros).
+    """A trainable array ``.data`` and its gradient ``.grad``: ``None`` ("unset") or an array of
+    ``.data``'s shape and dtype, as in ``torch`` after ``zero_grad(set_to_none=True)``.
 
-    ``zero_grad()`` only marks the gradient as zero: the next read of ``.grad`` fills it, and a
-    layer whose kernel can overwrite instead of adding (``grad_and_beta``) never fills it. At
-    the book's mini-batch of ten, clearing the 784 x 30 gradient costs as much as updating it.
+    A backward writes the gradient when it is unset and adds to it otherwise, through one of
+    the two methods below, so nothing ever clears an array: at the book's mini-batch of ten,
+    clearing the 784 x 30 gradient costs as much as computing it.
     """
 
     def __init__(self, data: np.ndarray) -> None:
         self.data = np.ascontiguousarray(data)
-        self.grad = np.zeros_like(self.data)
-
-    @property
-    def grad(self) -> np.ndarray:
-        """The gradient, ``.data``'s shape and dtype (zeros since the last ``zero_grad()``)."""
-        if self._grad_is_zero:
-            self._grad.fill(0)
-            self._grad_is_zero = False
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: np.ndarray) -> None:
-        self._grad, self._grad_is_zero = value, False
+        self.grad: np.ndarray | None = None
 
     def zero_grad(self) -> None:
-        """``.grad`` reads as zeros from now on (filled when first read)."""
-        self._grad_is_zero = True
+        """Unset the gradient (``.grad = None``); the next backward writes a fresh one."""
+        self.grad = None
 
-    def grad_and_beta(self) -> tuple[np.ndarray, float]:
-        """The gradient array and ``beta`` for a kernel that computes ``grad = new + beta grad``:
-        1.0 (accumulate, as backward does), or 0.0 right after ``zero_grad()`` (overwrite)."""
-        beta = 0.0 if self._grad_is_zero else 1.0
-        self._grad_is_zero = False
-        return self._grad, beta
+    def grad_to_write(self) -> tuple[np.ndarray, float]:
+        """Where a kernel computing ``out = new + beta * out`` puts this gradient, and ``beta``.
+
+        Set: ``(.grad, 1.0)``, accumulate. Unset: a new uninitialised array (now ``.grad``) and
+        ``0.0``, so the kernel overwrites it and never reads its old contents (the GEMMs do so).
+        """
+        if self.grad is None:
+            self.grad = np.empty_like(self.data)
+            return self.grad, 0.0
+        return self.grad, 1.0
+
+    def grad_to_add(self) -> np.ndarray:
+        """``.grad`` for a kernel that only adds (``+=``): zeros first when it is unset."""
+        if self.grad is None:
+            self.grad = np.zeros_like(self.data)
+        return self.grad
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """``.data``'s shape."""
         return self.data.shape
 
     def __repr__(self) -> str:
@@ -58,7 +57,26 @@ class Parameter:
 class Module:
     """Base class: children and parameters registered by attribute, as ``torch.nn.Module``.
 
-    Subclasses implement ``forward(x)`` and ``backward(grad_out) -> grad_in``.
+    The contract every layer follows:
+
+    - ``forward(X) -> Y`` (also ``module(X)``) computes the output and keeps what its backward
+      needs with ``self.save(name=array, ...)``, which replaces whatever the last forward kept.
+      That is the only state a forward leaves behind: ``self.saved`` (a dict), dropped here and
+      in every child by ``release()``. ``Sequential.forward`` releases its children before it
+      runs, so one step's saved arrays are freed before the next step allocates its own.
+    - ``backward(dY, needs_input_grad=True) -> dX`` takes ``dC/dY`` (shaped like the last
+      output) and returns ``dC/dX``; with ``needs_input_grad=False`` (torch: an input without
+      ``requires_grad``) it skips ``dX`` and returns ``None``. Every module takes the switch.
+      It reads ``self.saved`` through ``self.saved_for_backward()``: a backward without a forward
+      (or after ``release()``) is a ``RuntimeError`` naming the module.
+    - Parameter gradients: ``zero_grad()`` unsets them (``Parameter.grad is None``, torch's
+      ``set_to_none=True``); a backward then *writes* each gradient (``beta = 0`` in the GEMMs)
+      and afterwards *adds* to it (``+=``, ``beta = 1``), so the gradients of several backwards
+      accumulate until the next ``zero_grad()``. An optimizer skips a parameter whose gradient
+      is unset, as ``torch.optim`` does.
+    - Outputs are fresh arrays, never reused from an earlier call: a caller may keep any result.
+      (Reusing them saved nothing measurable in the benchmarks: see issue 8.)
+    - ``name`` (a property) is how errors name the module: ``Linear(784, 30)``, ``ReLU``.
     """
 
     training: bool = True
@@ -67,8 +85,7 @@ class Module:
         object.__setattr__(self, "_params", {})
         object.__setattr__(self, "_children", {})
         object.__setattr__(self, "_buffers", {})
-        object.__setattr__(self, "_work", {})  # reusable output arrays (see buffers.take)
-        object.__setattr__(self, "_cache", {})  # what backward needs from the last forward
+        object.__setattr__(self, "saved", {})  # what backward needs from the last forward
         self.training = True
 
     def __setattr__(self, name: str, value) -> None:
@@ -78,13 +95,18 @@ class Module:
             self._children[name] = value
         object.__setattr__(self, name, value)
 
+    @property
+    def name(self) -> str:
+        """How errors name this module (the class name; layers with sizes add them)."""
+        return type(self).__name__
+
     def register_buffer(self, name: str, value: np.ndarray) -> None:
         """A non-trainable array that belongs in ``state_dict`` (e.g. BatchNorm's running mean)."""
         self._buffers[name] = None
         object.__setattr__(self, name, value)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """The layer's output for input ``x``; caches what ``backward`` needs."""
+        """The layer's output for input ``x``; keeps what ``backward`` needs (``save``)."""
         raise NotImplementedError
 
     def backward(self, grad_out: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
@@ -99,11 +121,23 @@ class Module:
         """``module(x)`` is ``module.forward(x)``, as in torch."""
         return self.forward(x)
 
-    def _release(self) -> None:
-        """Drop what the last forward cached (here and in every child), so work arrays free up."""
-        self._cache.clear()
+    def save(self, **values: Any) -> None:
+        """Keep ``values`` for the backward of this forward, replacing what the last one kept."""
+        object.__setattr__(self, "saved", values)
+
+    def saved_for_backward(self) -> dict[str, Any]:
+        """What the last forward saved; a ``RuntimeError`` naming the module if there is none."""
+        if not self.saved:
+            raise RuntimeError(
+                f"{self.name}: backward called before forward (or after release())"
+            )
+        return self.saved
+
+    def release(self) -> None:
+        """Drop what the last forward saved, here and in every child (frees its arrays)."""
+        object.__setattr__(self, "saved", {})
         for child in self._children.values():
-            child._release()
+            child.release()
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, Parameter)`` pairs in registration order, as torch names them."""
@@ -119,7 +153,7 @@ class Module:
             yield p
 
     def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to zero (see ``Parameter.zero_grad``)."""
+        """Unset every parameter's gradient (``.grad = None``, see ``Parameter.zero_grad``)."""
         for p in self.parameters():
             p.zero_grad()
 
@@ -188,18 +222,16 @@ class Module:
                 object.__setattr__(owner, attr, type(current)(value))
 
     def to(self, dtype) -> Module:
-        """Cast every parameter (and floating buffer) to ``dtype``; gradients are reset."""
+        """Cast every parameter (and floating buffer) to ``dtype``; gradients are unset."""
         dtype = np.dtype(dtype)
         for _, owner, attr in self._named_tensors():
             value = getattr(owner, attr)
             if isinstance(value, Parameter):
                 value.data = value.data.astype(dtype)
-                value.grad = np.zeros_like(value.data)
+                value.grad = None
             elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 object.__setattr__(owner, attr, value.astype(dtype))
-        for m in self._modules():
-            m._work.clear()
-            m._release()
+        self.release()
         return self
 
     def _modules(self) -> Iterator[Module]:
@@ -240,10 +272,8 @@ class Sequential(Module):
     # --8<-- [start:sequential]
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` through every child in order."""
-        children = self._children.values()
-        for m in children:  # drop caches first: they would keep work arrays from being reused
-            m._release()
-        for m in children:
+        self.release()  # the last step's saved arrays go before this step allocates its own
+        for m in self._children.values():
             x = m(x)
         return x
 
@@ -254,18 +284,13 @@ class Sequential(Module):
         which is told it needs no ``dX``; returns ``None`` then.
         """
         children = list(self._children.values())
-        if needs_input_grad:
-            for m in reversed(children):
-                grad_out = m.backward(grad_out)
-            return grad_out
-        first = 0
-        while first < len(children) and not _has_parameters(children[first]):
-            first += 1
-        for i in range(len(children) - 1, first, -1):
-            grad_out = children[i].backward(grad_out)
-        if first < len(children):
-            _backward_params_only(children[first], grad_out)
-        return None
+        first = 0  # children before the first one with parameters need no backward then
+        if not needs_input_grad:
+            while first < len(children) and not _has_parameters(children[first]):
+                first += 1
+        for i in range(len(children) - 1, first - 1, -1):
+            grad_out = children[i].backward(grad_out, needs_input_grad or i > first)
+        return grad_out if needs_input_grad else None
 
     # --8<-- [end:sequential]
 
@@ -279,11 +304,3 @@ def _has_parameters(m: Module) -> bool:
         if _has_parameters(c):
             return True
     return False
-
-
-def _backward_params_only(m: Module, grad_out: np.ndarray) -> None:
-    """``m.backward`` without ``dX``; a layer without the switch computes ``dX`` and drops it."""
-    if "needs_input_grad" in m.backward.__code__.co_varnames:
-        m.backward(grad_out, needs_input_grad=False)
-    else:
-        m.backward(grad_out)

@@ -27,7 +27,6 @@ class _BatchNorm(Module):
         self.register_buffer("running_mean", np.zeros(num_features, dtype))
         self.register_buffer("running_var", np.ones(num_features, dtype))
         self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
-        self._saved = None
 
     def _as_ncs(self, X: np.ndarray) -> np.ndarray:
         name = type(self).__name__
@@ -41,6 +40,11 @@ class _BatchNorm(Module):
 
     # --8<-- [start:batchnorm_module]
     def forward(self, X: np.ndarray) -> np.ndarray:
+        """``Y = gamma xhat + beta``, ``xhat = (X - mean) / sqrt(var + eps)`` per channel; X's shape.
+
+        Training: the batch's mean and biased variance, and the running statistics move by
+        ``momentum``; evaluation: the running statistics. Saves ``xhat`` (and ``1/std``).
+        """
         x = self._as_ncs(X)
         N, C, S = x.shape
         Y, xhat = np.empty_like(x), np.empty_like(x)
@@ -55,23 +59,30 @@ class _BatchNorm(Module):
             self.running_mean[...] = (1 - m) * self.running_mean + m * mean
             self.running_var[...] = (1 - m) * self.running_var + m * var * (N * S / (N * S - 1))  # unbiased
             self.num_batches_tracked += 1
-            self._saved = (xhat, invstd, True)
+            self.save(xhat=xhat, invstd=invstd, y_shape=X.shape)
         else:
             batchnorm_eval_forward(x, g, b, self.running_mean, self.running_var, self.eps, Y, xhat)
-            self._saved = (xhat, None, False)
+            self.save(xhat=xhat, invstd=None, y_shape=X.shape)
         return Y.reshape(X.shape)
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
-        check_grad(type(self).__name__, dY, None if self._saved is None else dY.shape)
-        xhat, invstd, training = self._saved
-        dy = np.ascontiguousarray(dY, dtype=xhat.dtype).reshape(xhat.shape)
+    def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """Accumulate ``dgamma += sum dY xhat``, ``dbeta += sum dY``; return ``dX`` (X's shape).
+
+        In training ``dX`` runs through the batch statistics too (``invstd`` saved); in
+        evaluation the running ones are constants. The kernels give ``dX`` with the parameters'
+        gradients in one pass, so ``needs_input_grad=False`` only drops it.
+        """
+        saved = self.saved_for_backward()
+        check_grad(self.name, dY, saved["y_shape"])
+        xhat, invstd = saved["xhat"], saved["invstd"]
+        dy = np.ascontiguousarray(dY, dtype=xhat.dtype).reshape(xhat.shape)  # (N, C, S)
         dX = np.empty_like(dy)
-        if training:
-            batchnorm_train_backward(dy, xhat, self.weight.data, invstd, dX, self.weight.grad, self.bias.grad)
+        dgamma, dbeta = self.weight.grad_to_add(), self.bias.grad_to_add()
+        if invstd is not None:  # the forward ran in training mode
+            batchnorm_train_backward(dy, xhat, self.weight.data, invstd, dX, dgamma, dbeta)
         else:
-            batchnorm_eval_backward(dy, xhat, self.weight.data, self.running_var, self.eps, dX,
-                                    self.weight.grad, self.bias.grad)
-        return dX.reshape(dY.shape)
+            batchnorm_eval_backward(dy, xhat, self.weight.data, self.running_var, self.eps, dX, dgamma, dbeta)
+        return dX.reshape(dY.shape) if needs_input_grad else None
     # --8<-- [end:batchnorm_module]
 
     def extra_repr(self) -> str:
@@ -104,11 +115,11 @@ class Dropout(Module):
         self.p = p
         self.rng = rng if rng is not None else np.random.default_rng()
         self.next_mask: np.ndarray | None = None
-        self._scale: np.ndarray | None = None
 
     def forward(self, X: np.ndarray) -> np.ndarray:
+        """Training: ``Y = X * mask / (1 - p)``, mask ~ Bernoulli(1 - p); evaluation: ``Y = X``."""
         if not self.training or self.p == 0:
-            self._scale = None
+            self.save(scale=None)
             return X
         if self.next_mask is not None:
             keep, self.next_mask = self.next_mask, None
@@ -116,11 +127,18 @@ class Dropout(Module):
                 raise ValueError(f"Dropout: injected mask of shape {keep.shape} does not match input {X.shape}")
         else:
             keep = self.rng.random(X.shape) >= self.p
-        self._scale = keep.astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p))
-        return X * self._scale
+        scale = keep.astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p))
+        self.save(scale=scale)
+        return X * scale
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
-        return dY if self._scale is None else dY * self._scale
+    def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
+        """``dX = dY * mask / (1 - p)`` (the forward's mask), or ``dY`` where it passed X through."""
+        scale = self.saved_for_backward()["scale"]
+        if scale is not None:
+            check_grad(self.name, dY, scale.shape)
+        if not needs_input_grad:
+            return None
+        return dY if scale is None else dY * scale
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
