@@ -25,11 +25,12 @@ from helpers import assert_close, assert_equal, to_numpy, to_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scratchnet.kernels import fused_mlp as F
+from scratchnet.kernels import fused_mlp
 
-TORCH_ACT = {F.SIGMOID: torch.sigmoid, F.TANH: torch.tanh, F.RELU: torch.relu}
-ACT_NAMES = {F.SIGMOID: "sigmoid", F.TANH: "tanh", F.RELU: "relu"}
-COST_NAMES = {F.QUADRATIC: "quadratic", F.CROSS_ENTROPY: "cross-entropy", F.LOG_LIKELIHOOD: "log-likelihood"}
+TORCH_ACT = {fused_mlp.SIGMOID: torch.sigmoid, fused_mlp.TANH: torch.tanh, fused_mlp.RELU: torch.relu}
+ACT_NAMES = {fused_mlp.SIGMOID: "sigmoid", fused_mlp.TANH: "tanh", fused_mlp.RELU: "relu"}
+COST_NAMES = {fused_mlp.QUADRATIC: "quadratic", fused_mlp.CROSS_ENTROPY: "cross-entropy",
+              fused_mlp.LOG_LIKELIHOOD: "log-likelihood"}
 
 
 def torch_logits(Wt: list[torch.Tensor], bt: list[torch.Tensor], A: torch.Tensor, act: int) -> torch.Tensor:
@@ -42,9 +43,9 @@ def torch_logits(Wt: list[torch.Tensor], bt: list[torch.Tensor], A: torch.Tensor
 def torch_cost(cost: int, Z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``sum_x C_x`` over a mini-batch: the book's quadratic cost on sigmoid outputs, its
     cross-entropy and the softmax log-likelihood (both from ``z``, whose gradient is ``a - y``)."""
-    if cost == F.QUADRATIC:
+    if cost == fused_mlp.QUADRATIC:
         return 0.5 * ((torch.sigmoid(Z) - y) ** 2).sum()
-    if cost == F.CROSS_ENTROPY:
+    if cost == fused_mlp.CROSS_ENTROPY:
         return tF.binary_cross_entropy_with_logits(Z, y, reduction="sum")
     return tF.cross_entropy(Z, y.argmax(1), reduction="sum")
 
@@ -71,11 +72,11 @@ def torch_epoch(Ws: list[np.ndarray], bs: list[np.ndarray], X: np.ndarray, Y: np
         step, lmbda_n = eta / len(idx), lmbda / n
         with torch.no_grad():
             for w, g, v in zip(Wt, gw, Vw, strict=True):
-                dR = w if reg == F.L2 else torch.sign(w)          # d(penalty)/dw, times n/lmbda
+                dR = w if reg == fused_mlp.L2 else torch.sign(w)          # d(penalty)/dw, times n/lmbda
                 if mu:
                     v.copy_(mu * v - eta * lmbda_n * dR - step * g)
                     w.add_(v)
-                elif reg == F.L1:
+                elif reg == fused_mlp.L1:
                     w.copy_(w - eta * lmbda_n * dR - step * g)
                 else:
                     w.copy_((1 - eta * lmbda_n) * w - step * g)
@@ -88,13 +89,14 @@ def torch_epoch(Ws: list[np.ndarray], bs: list[np.ndarray], X: np.ndarray, Y: np
     return Wt, bt, Vw, Vb
 
 
-VARIANTS = [(cost, act, reg, momentum) for cost in COST_NAMES for act in ACT_NAMES for reg in (F.L2, F.L1)
-            for momentum in (False, True)]
+VARIANTS = [(cost, act, reg, momentum) for cost in COST_NAMES for act in ACT_NAMES
+            for reg in (fused_mlp.L2, fused_mlp.L1) for momentum in (False, True)]
 
 
 def variant_id(v: tuple) -> str:
     cost, act, reg, momentum = v
-    return f"{COST_NAMES[cost]}-{ACT_NAMES[act]}-{'L1' if reg == F.L1 else 'L2'}-{'momentum' if momentum else 'plain'}"
+    reg_name = "L1" if reg == fused_mlp.L1 else "L2"
+    return f"{COST_NAMES[cost]}-{ACT_NAMES[act]}-{reg_name}-{'momentum' if momentum else 'plain'}"
 
 
 @st.composite
@@ -139,10 +141,10 @@ def test_sgd_epoch_matches_torch(variant: tuple, data: st.DataObject) -> None:
     velocities = None if c["velocities"] is None else tuple(tuple(v.copy() for v in vs) for vs in c["velocities"])
     Wt, bt, Vw, Vb = torch_epoch(Ws, bs, c["X"], c["Y"], c["order"], c["m"], c["eta"], c["lmbda"], c["n"],
                                  c["act"], c["cost"], c["reg"], c["mu"], velocities)
-    out_act = F.SOFTMAX if c["cost"] == F.LOG_LIKELIHOOD else F.SIGMOID
-    F.train_epoch(c["X"], c["Y"], c["order"], c["m"], c["eta"], c["lmbda"], c["n"], Ws, bs, act=c["act"],
+    out_act = fused_mlp.SOFTMAX if c["cost"] == fused_mlp.LOG_LIKELIHOOD else fused_mlp.SIGMOID
+    fused_mlp.train_epoch(c["X"], c["Y"], c["order"], c["m"], c["eta"], c["lmbda"], c["n"], Ws, bs, act=c["act"],
                   out_act=out_act, cost=c["cost"], reg=c["reg"], mu=c["mu"], velocities=velocities)
-    what = (f"{COST_NAMES[c['cost']]}, {ACT_NAMES[c['act']]}, {'L1' if c['reg'] == F.L1 else 'L2'} "
+    what = (f"{COST_NAMES[c['cost']]}, {ACT_NAMES[c['act']]}, {'L1' if c['reg'] == fused_mlp.L1 else 'L2'} "
             f"lmbda={c['lmbda']}, mu={c['mu']}")
     k = c["m"]
     for l in range(len(Ws)):
@@ -157,7 +159,7 @@ def test_sgd_epoch_matches_torch(variant: tuple, data: st.DataObject) -> None:
         else:  # no momentum: the buffers are left as they were
             assert_equal(f"velocity of W[{l}] without momentum", velocities[0][l], c["velocities"][0][l])
             assert_equal(f"velocity of b[{l}] without momentum", velocities[1][l], c["velocities"][1][l])
-    out = F.predict(c["Xq"], Ws, bs, c["act"], out_act)
+    out = fused_mlp.predict(c["Xq"], Ws, bs, c["act"], out_act)
     Z = torch_logits([to_torch(w) for w in Ws], [to_torch(b.reshape(-1)) for b in bs], to_torch(c["Xq"]), c["act"])
-    expected = torch.softmax(Z, 1) if out_act == F.SOFTMAX else torch.sigmoid(Z)
+    expected = torch.softmax(Z, 1) if out_act == fused_mlp.SOFTMAX else torch.sigmoid(Z)
     assert_close(f"predict ({what})", out, to_numpy(expected), np.float64, "forward", k_terms=max(c["sizes"]))

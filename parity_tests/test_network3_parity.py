@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from parity_harness import assert_close, to_torch
+from helpers import assert_close, to_torch
 
 from scratchnet.book import network3 as n3
 

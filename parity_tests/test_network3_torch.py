@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 import pytest
-from parity_harness import DEVICE, assert_close
+from helpers import DEVICE, assert_close
 
 from scratchnet.book import network3 as s3
 from torchnet.book import network3 as t3

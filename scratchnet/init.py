@@ -1,4 +1,4 @@
-"""Initialisers: the book's two (chapter 3) and PyTorch's default for Linear layers.
+"""Initialisers: the book's two (chapter 3). PyTorch's default is ``Linear``'s own.
 
 Each fills a ``Linear``'s parameters in place from a random source. The book's two draw
 standard normals biases-before-weights, as ``network2.Network.default_weight_initializer``
@@ -54,14 +54,3 @@ def book_large(layer: Linear, rng: np.random.Generator | Randn = np.random.randn
 
 
 # --8<-- [end:book_init]
-
-
-def torch_linear(layer: Linear, rng: np.random.Generator) -> None:
-    """PyTorch's default for ``nn.Linear``: weight, then bias, ``U(-1/sqrt(in), 1/sqrt(in))``.
-
-    (torch draws from its own generator, so the numbers differ; the distribution is the same.)
-    """
-    bound = 1.0 / np.sqrt(layer.in_features)
-    layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.data.shape)  # (out, in)
-    if layer.bias is not None:
-        layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.data.shape)  # (out,)

@@ -13,7 +13,7 @@ import pytest
 
 import scratchnet.nn as snn
 from scratchnet import losses, models
-from scratchnet.kernels import activations as K
+from scratchnet.kernels import activations
 
 H = 1e-6
 RTOL, ATOL = 1e-6, 1e-9  # central differences in float64 are good to about h^2 + eps / h
@@ -87,13 +87,13 @@ def test_relu_kink_is_zero_and_nan_propagates() -> None:
 def test_log_softmax_and_bias_kernels() -> None:
     rng = np.random.default_rng(2)
     Z, g = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
-    f = lambda: float((K.log_softmax_forward(Z, np.empty_like(Z)) * g).sum())
-    L = K.log_softmax_forward(Z, np.empty_like(Z))
+    f = lambda: float((activations.log_softmax_forward(Z, np.empty_like(Z)) * g).sum())
+    L = activations.log_softmax_forward(Z, np.empty_like(Z))
     np.testing.assert_allclose(
-        K.log_softmax_backward(L, g, np.empty_like(g)), numeric_grad(f, Z), rtol=RTOL, atol=ATOL
+        activations.log_softmax_backward(L, g, np.empty_like(g)), numeric_grad(f, Z), rtol=RTOL, atol=ATOL
     )
     db = np.full(5, 0.25)
-    np.testing.assert_allclose(K.bias_backward(g, db), 0.25 + g.sum(axis=0), rtol=1e-15)
+    np.testing.assert_allclose(activations.bias_backward(g, db), 0.25 + g.sum(axis=0), rtol=1e-15)
 
 
 @pytest.mark.parametrize(
