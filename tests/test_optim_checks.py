@@ -88,6 +88,8 @@ def test_the_edges_torch_accepts_are_accepted(make) -> None:
 
 @pytest.mark.parametrize("make, message", [
     (lambda: optim.SGD(_param(), lr=-0.1), r"SGD: lr, momentum, weight_decay must be >= 0, got -0.1, 0.0, 0.0"),
+    (lambda: optim.SGD(_param(), lr=0.1, momentum=-0.5), r"SGD: .* got 0.1, -0.5, 0.0"),
+    (lambda: optim.SGD(_param(), lr=0.1, weight_decay=-1.0), r"SGD: .* got 0.1, 0.0, -1.0"),
     (lambda: optim.SGD(_param(), lr=0.1, nesterov=True),
      r"^SGD: Nesterov momentum requires a momentum and zero dampening$"),
     (lambda: optim.Adam(_param(), lr=-1e-3), r"Adam"),
@@ -95,7 +97,7 @@ def test_the_edges_torch_accepts_are_accepted(make) -> None:
     (lambda: optim.Adam(_param(), betas=(1.0, 0.999)), r"Adam"),
     (lambda: optim.Adam(_param(), betas=(0.9, 1.0)), r"Adam"),
     (lambda: optim.Adam(_param(), betas=(0.9, 1.5)), r"Adam"),
-], ids=["sgd-lr", "nesterov", "adam-lr", "adam-eps", "adam-beta1", "adam-beta2-one", "adam-beta2-big"])
+], ids=["sgd-lr", "sgd-momentum", "sgd-weight-decay", "nesterov", "adam-lr", "adam-eps", "adam-beta1", "adam-beta2-one", "adam-beta2-big"])
 def test_what_torch_refuses_is_refused(make, message) -> None:
     with pytest.raises(ValueError, match=message):
         make()
