@@ -3,7 +3,7 @@
 Every element is checked against the float64 product with a bound that grows like sqrt(K)
 times the size of the terms summed (``|op(A)| @ |op(B)|``): float64 at rtol 1e-10 (the gate),
 float32 at rtol 1e-4 / atol 1e-5 (smoke). Sizes are chosen to land on every path of the kernel
-(dot products, straight, packed, threaded) and on every remainder of the 4 x 4 register block.
+(dot products, straight, packed, threaded) and on every remainder of the MR x NR micro-tile (microkernel.py).
 """
 
 from __future__ import annotations
@@ -179,3 +179,23 @@ def test_wrapper_general_beta() -> None:
     out = C0.copy()
     matmul(A, B, out=out, beta=0.5)
     check(out, "nn", A, B, C0, 0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_batch_overflow_stays_inf(dtype) -> None:
+    """The dot-product path (the book's mini-batch of 10) keeps an overflow as inf, as NumPy does.
+
+    Its running sum once started from ``out[i, j] - out[i, j]``: after a first depth block
+    had overflowed out to inf, that "zero" was NaN. K spans two KC blocks so the second one
+    sees the inf.
+    """
+    M, K, N = 10, 2 * 256 + 3, 7
+    big = np.finfo(dtype).max / 4
+    A = np.full((M, K), big, dtype=dtype)
+    B = np.full((N, K), 2.0, dtype=dtype)
+    with np.errstate(over="ignore"):
+        expected = A.astype(np.float64) @ B.T.astype(np.float64)
+        expected = expected.astype(dtype)
+    got = matmul(A, B, trans_b=True)
+    assert np.isposinf(expected).all()
+    assert np.isposinf(got).all(), f"ours {got[0, :3]} numpy {expected[0, :3]}"

@@ -219,13 +219,14 @@ def _nt_dots(A, B, out, beta):
     N = B.shape[0]
     _scale_rows(out, beta, 0, M)
     M4 = M - M % 4
+    zero = out.dtype.type(0)  # not out[i, j] - out[i, j]: that is NaN once out holds an inf
     for k0 in range(0, K, KC):
         k1 = min(k0 + KC, K)
         for j in range(N):
             b = B[j, k0:k1]
             for i in range(0, M4, 4):
                 a0, a1, a2, a3 = A[i, k0:k1], A[i + 1, k0:k1], A[i + 2, k0:k1], A[i + 3, k0:k1]
-                s0 = s1 = s2 = s3 = out[i, j] - out[i, j]  # a zero of out's dtype
+                s0 = s1 = s2 = s3 = zero
                 for k in range(k1 - k0):
                     s0 += a0[k] * b[k]
                     s1 += a1[k] * b[k]
@@ -237,7 +238,7 @@ def _nt_dots(A, B, out, beta):
                 out[i + 3, j] += s3
             for i in range(M4, M):
                 a0 = A[i, k0:k1]
-                s0 = out[i, j] - out[i, j]
+                s0 = zero
                 for k in range(k1 - k0):
                     s0 += a0[k] * b[k]
                 out[i, j] += s0
