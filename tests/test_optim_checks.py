@@ -97,7 +97,8 @@ def test_the_edges_torch_accepts_are_accepted(make) -> None:
     (lambda: optim.Adam(_param(), betas=(1.0, 0.999)), r"Adam"),
     (lambda: optim.Adam(_param(), betas=(0.9, 1.0)), r"Adam"),
     (lambda: optim.Adam(_param(), betas=(0.9, 1.5)), r"Adam"),
-], ids=["sgd-lr", "sgd-momentum", "sgd-weight-decay", "nesterov", "adam-lr", "adam-eps", "adam-beta1", "adam-beta2-one", "adam-beta2-big"])
+], ids=["sgd-lr", "sgd-momentum", "sgd-weight-decay", "nesterov",
+         "adam-lr", "adam-eps", "adam-beta1", "adam-beta2-one", "adam-beta2-big"])
 def test_what_torch_refuses_is_refused(make, message) -> None:
     with pytest.raises(ValueError, match=message):
         make()
