@@ -48,7 +48,9 @@ from scratchnet import optim as so
 from scratchnet.kernels import activations as KA
 from scratchnet.kernels import losses as KL
 from scratchnet.kernels import matmul as KM
+from scratchnet.kernels import ops as KOPS
 from scratchnet.kernels import optim as KO
+from scratchnet.kernels.reference import gemm as REF_GEMM
 from torchnet import models as tmodels
 
 # ----------------------------------------------------------------------------------- modules
@@ -267,7 +269,7 @@ def _gemm(kernel: Callable, trans_a: bool, trans_b: bool,
 
 def _matmul(trans_a: bool, trans_b: bool) -> Callable:
     """The validating Python wrapper ``matmul`` in the gemm calling convention."""
-    return lambda A, B, out, beta: KM.matmul(A, B, trans_a, trans_b, out=out, beta=beta)
+    return lambda A, B, out, beta: KOPS.matmul(A, B, trans_a, trans_b, out=out, beta=beta)
 
 
 # "bias_act": ours(Z, b, act) -> f(Z + b); theirs(Z_t, b_t, act) the same in torch.
@@ -337,9 +339,12 @@ KERNELS: dict[str, KernelEntry] = {
     "gemm_nt": _gemm(KM.gemm_nt, False, True),
     "gemm_tn": _gemm(KM.gemm_tn, True, False),
     "gemm_nn": _gemm(KM.gemm_nn, False, False),
-    "matmul_nt": _gemm(KM.matmul, False, True, _matmul(False, True)),
-    "matmul_tn": _gemm(KM.matmul, True, False, _matmul(True, False)),
-    "matmul_nn": _gemm(KM.matmul, False, False, _matmul(False, False)),
+    "reference_gemm_nt": _gemm(REF_GEMM.gemm_nt, False, True),
+    "reference_gemm_tn": _gemm(REF_GEMM.gemm_tn, True, False),
+    "reference_gemm_nn": _gemm(REF_GEMM.gemm_nn, False, False),
+    "matmul_nt": _gemm(KOPS.matmul, False, True, _matmul(False, True)),
+    "matmul_tn": _gemm(KOPS.matmul, True, False, _matmul(True, False)),
+    "matmul_nn": _gemm(KOPS.matmul, False, False, _matmul(False, False)),
     "quadratic_cost": _loss_kernel(KL.quadratic_cost, "QuadraticCost",
                                    lambda a, y, dA: KL.quadratic_cost(a, y, dA)[0]),
     "cross_entropy_cost": _loss_kernel(KL.cross_entropy_cost, "CrossEntropyCost",

@@ -7,7 +7,7 @@ import pytest
 
 import scratchnet.nn as snn
 from scratchnet import losses, optim
-from scratchnet.kernels.matmul import matmul
+from scratchnet.kernels.ops import matmul
 
 
 def test_linear_wrong_feature_count_names_layer_and_shape():

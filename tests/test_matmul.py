@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from scratchnet.kernels.matmul import gemm_nn, gemm_nt, gemm_tn, matmul
+from scratchnet.kernels.matmul import gemm_nn, gemm_nt, gemm_tn
+from scratchnet.kernels.ops import matmul
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
 EXAMPLES = {"ci": 50, "dev": 10, "thorough": 500}.get(PROFILE, 10)

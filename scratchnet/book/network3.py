@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..kernels import activations
-from ..kernels.matmul import matmul
+from ..kernels.ops import matmul
 from ..nn.conv import Conv2d, MaxPool2d
 
 

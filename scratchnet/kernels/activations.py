@@ -23,8 +23,11 @@ import math
 
 from numba import njit
 
-# Activation codes for the fused bias + activation kernel.
-IDENTITY, SIGMOID, TANH, RELU = 0, 1, 2, 3
+from .codes import Activation
+
+# The codes bias_act_forward takes, as plain ints the compiler folds (one definition: codes.py).
+IDENTITY, SIGMOID, TANH, RELU = (int(a) for a in (Activation.IDENTITY, Activation.SIGMOID,
+                                                  Activation.TANH, Activation.RELU))
 
 
 # --8<-- [start:sigmoid]

@@ -1,4 +1,7 @@
-"""Convolution: direct kernels for stride 1, im2col + the project's GEMM for other strides.
+"""Fast tier: ``conv2d_*`` equal ``kernels/reference/conv.py`` (direct loops), to rounding.
+Made fast by running every window sum on the GEMM micro-kernel, read in place from the padded image.
+
+Convolution: direct kernels for stride 1, im2col + the project's GEMM for other strides.
 
 Choice, by measurement (``benchmarks/test_conv.py`` times both on every conv layer of the zoo):
 the direct kernels feed the GEMM's register-tiled micro-kernel straight from the padded image,
@@ -15,6 +18,8 @@ Layouts are PyTorch's: X ``(N, C, H, W)``, W ``(C_out, C_in, kh, kw)``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit, prange
@@ -35,6 +40,7 @@ from .microkernel import (
     tile_gather_b,
     tile_gather_b_narrow,
 )
+from .reference import conv as reference_conv
 
 
 def out_size(size: int, k: int, stride: int, pad: int) -> int:
@@ -314,6 +320,15 @@ def _weight_parallel(X, dY, pad, kh, kw, koff, sums, dot):
             _weight_samples(X, dY, pad, kh, kw, koff, sums[t], n0, n1)
 
 
+@njit(cache=True)
+def _all_finite(X) -> bool:
+    """No inf or NaN in X (stops at the first)."""
+    for v in X.reshape(-1):
+        if not math.isfinite(v):
+            return False
+    return True
+
+
 DOT_MAX_WINDOWS = 32  # up to this many windows C*kh*kw, the dot form (measured: 9 and 25 win)
 
 
@@ -325,7 +340,14 @@ def conv2d_backward_weight(X, dY, pad, dW):
     into. Computed as ``dW^T (K, C_out)``: its rows are windows ``koff[k]`` of the padded image,
     its depth every output position; for few windows, in the dot-product form. Threads take
     shares of the samples, then their sums add.
+
+    The tiles also run over the ``Wp - Wo`` columns past each output row, where dY is laid as
+    zeros, so they multiply those zeros by real pixels: an ``inf`` there would make ``0 * inf =
+    NaN`` in a sum that should not see it. An image with a non-finite value therefore takes the
+    reference loops (one pass over X to find out; the convolution is ``C_out kh kw`` times more).
     """
+    if not _all_finite(X):
+        return reference_conv.conv2d_backward_weight(X, dY, pad, dW)
     N, C, H, Wd = X.shape
     Co, _, kh, kw = dW.shape
     Wp = Wd + 2 * pad

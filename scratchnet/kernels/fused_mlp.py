@@ -1,4 +1,7 @@
-"""A whole SGD epoch of a fully connected network in one compiled call (the book's networks).
+"""Fast tier: equals ``book/matrix_form.py`` (the mini-batch step on scratchnet.nn), to rounding.
+Made fast by one compiled call per epoch, a sparse first layer and vector-register row sums.
+
+A whole SGD epoch of a fully connected network in one compiled call (the book's networks).
 
 ``scratchnet.book.network`` / ``network2`` hand their weights here so the book's own API is not
 the slow path: the mini-batch goes through the network as one matrix (chapter 2's exercise),
@@ -29,11 +32,14 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .codes import Activation, Cost, Penalty
 from .microkernel import VECTOR_BYTES, _VectorOps
 
-SIGMOID, TANH, RELU, SOFTMAX = 1, 2, 3, 4
-QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = 0, 1, 2
-L2, L1 = 0, 1
+# The codes, as plain ints the compiler folds (one definition: codes.py).
+SIGMOID, TANH, RELU, SOFTMAX = (int(a) for a in (Activation.SIGMOID, Activation.TANH,
+                                                 Activation.RELU, Activation.SOFTMAX))
+QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = (int(c) for c in Cost)
+L2, L1 = int(Penalty.L2), int(Penalty.L1)
 GATHER_VECTORS = 4  # vector accumulators of _gather_rows_sum: 32 float64 columns with AVX-512
 
 
@@ -361,7 +367,7 @@ def predict(X: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], 
     bs = tuple(np.ascontiguousarray(b, dtype=dtype).reshape(-1) for b in biases)
     Zs, As, _ = _rows(sizes, 1, dtype)
     out = np.empty((len(X), sizes[-1]), dtype)                           # (N, n_L)
-    _predict_rows(X, WTs, bs, act, out_act, np.empty(sizes[0], np.int64), np.empty(sizes[0], dtype),
+    _predict_rows(X, WTs, bs, int(act), int(out_act), np.empty(sizes[0], np.int64), np.empty(sizes[0], dtype),
                   Zs, As, out)
     return out
 
@@ -405,8 +411,8 @@ def train_epoch(X: np.ndarray, Y: np.ndarray, order: np.ndarray, mini_batch_size
     if Vw[0].shape != WTs[0].shape:
         raise ValueError(f"train_epoch: layer 0 velocity must be {weights[0].shape}, "
                          f"got {Vw[0].T.shape}")
-    sgd_epoch(X, Y, order, m, float(eta), float(lmbda), float(n), tuple(weights), WTs, bs, act,
-              out_act, cost, reg, float(mu), Vw, Vb, dWs, dbs, Zs, As, Ds,
+    sgd_epoch(X, Y, order, m, float(eta), float(lmbda), float(n), tuple(weights), WTs, bs, int(act),
+              int(out_act), int(cost), int(reg), float(mu), Vw, Vb, dWs, dbs, Zs, As, Ds,
               np.empty((m, n0), np.int64), np.empty((m, n0), dtype), np.empty(m, np.int64),
               np.zeros((n0, sizes[1]), dtype), np.zeros(n0, np.int64),
               np.empty(n0 + 1, np.int64))  # touched: room for the branch-free write past the last

@@ -1,4 +1,7 @@
-"""The project's own matrix multiply: the three products backprop needs, without transposes.
+"""Fast tier: equals ``kernels/reference/gemm.py`` (three loops per product), to rounding.
+Made fast by Goto's packing into panels and an MR x NR register-tiled micro-kernel (microkernel.py).
+
+The project's own matrix multiply: the three products backprop needs, without transposes.
 
 Goto's scheme (the one BLAS libraries use): op(B) is copied a ``KC x NC`` block at a time into
 panels ``NR`` columns wide, op(A) a ``MC x KC`` block at a time into panels ``MR`` rows tall, and
@@ -9,11 +12,8 @@ out). The transposes happen in the copies, so no product materialises one.
 
 from __future__ import annotations
 
-import functools
-
 import numba
 import numpy as np
-import threadpoolctl
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
@@ -277,50 +277,3 @@ def gemm_nt(A, B, out, beta):
         _nt_dots(A, B, out, beta)
         return out
     return _gemm(A, False, B, True, out, beta)
-
-
-def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = False,
-           out: np.ndarray | None = None, beta: float = 0.0) -> np.ndarray:
-    """``op(A) @ op(B) + beta * out`` with ``op`` a transpose when asked; checks, then dispatches.
-
-    Shapes: ``op(A)`` ``(M, K)``, ``op(B)`` ``(K, N)``, ``out`` ``(M, N)``; all C-contiguous
-    2-D arrays of one dtype, float32 or float64. ``trans_a and trans_b`` is not a product
-    backprop needs and is refused. Mirrors ``torch.addmm``.
-    """
-    for name, x in (("A", A), ("B", B)):
-        if not isinstance(x, np.ndarray) or x.ndim != 2:
-            got = getattr(x, "shape", type(x).__name__)
-            raise ValueError(f"matmul: {name} must be a 2-D array, got {got}")
-        if x.dtype not in (np.float32, np.float64):
-            raise TypeError(f"matmul: {name} must be float32 or float64, got {x.dtype}")
-        if not x.flags.c_contiguous:
-            raise ValueError(f"matmul: {name} must be C-contiguous (use np.ascontiguousarray); "
-                             f"shape {x.shape}")
-    if A.dtype != B.dtype:
-        raise TypeError(f"matmul: A is {A.dtype} but B is {B.dtype}")
-    if trans_a and trans_b:
-        raise ValueError("matmul: trans_a and trans_b together are not supported "
-                         "(compute (B @ A).T)")
-    M, K = (A.shape[1], A.shape[0]) if trans_a else A.shape
-    K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
-    if K != K2:
-        raise ValueError(f"matmul: inner dimensions differ: op(A) is ({M}, {K}) and op(B) is "
-                         f"({K2}, {N}) "
-                         f"(A {A.shape}, B {B.shape}, trans_a={trans_a}, trans_b={trans_b})")
-    if out is None:
-        out = np.empty((M, N), dtype=A.dtype)
-        beta = 0.0
-    elif out.shape != (M, N) or out.dtype != A.dtype or not out.flags.c_contiguous:
-        raise ValueError(f"matmul: out must be a C-contiguous {A.dtype} array of shape ({M}, {N}), "
-                         f"got {out.dtype} {out.shape}")
-    kernel = gemm_tn if trans_a else gemm_nt if trans_b else gemm_nn
-    if 2 * M * N * K < PARALLEL_FLOPS:  # one thread: nothing to share the cores with
-        return kernel(A, B, out, float(beta))
-    with _blas_controller().limit(limits=1, user_api="blas"):  # BLAS pool idle while ours run
-        return kernel(A, B, out, float(beta))
-
-
-@functools.cache
-def _blas_controller() -> threadpoolctl.ThreadpoolController:
-    """The process's BLAS pools, found once (a look-up costs milliseconds; a limit ~10 us)."""
-    return threadpoolctl.ThreadpoolController()

@@ -1,4 +1,7 @@
-"""The register-tiled micro-kernel every product of scratchnet runs on, in LLVM IR.
+"""Fast tier (building blocks): the register tiles of matmul.py and conv.py; no reference of its own.
+Made fast by writing the inner loops as LLVM IR vector code; what they compute is kernels/reference/.
+
+The register-tiled micro-kernel every product of scratchnet runs on, in LLVM IR.
 
 One call computes one tile of ``MR`` rows by ``NV`` vectors of an output, summing over a depth
 ``k``: ``C[i, j] (+)= sum_k A(i, k) B(k, j)``. The ``MR x NV`` accumulators live in registers for

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.conv import (
-    col2im,
-    conv2d_backward_input,
-    conv2d_backward_weight,
-    conv2d_forward,
-    im2col,
-    nchw_to_rows,
-    out_size,
-    rows_to_nchw,
-)
-from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
+from ..kernels import tiers
+from ..kernels.conv import col2im, im2col, nchw_to_rows, out_size, rows_to_nchw
+from ..kernels.ops import conv2d_backward_input, conv2d_backward_weight, conv2d_forward, gemm_nn, gemm_nt, gemm_tn
 from ..kernels.pool import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
 from .checks import check_grad, check_input
 from .module import Module, Parameter
@@ -33,7 +25,7 @@ class Conv2d(Module):
 
     Y ``(N, C_out, H_out, W_out)``: ``Y[n, o] = sum_c W[o, c] (*) X[n, c] + b[o]`` (cross-correlation).
     Backward: ``dW += dY (*) X``, ``db += sum dY``, ``dX = dY (*) rot180(W)`` (the full correlation).
-    Stride 1 runs the direct kernels (``kernels.conv.conv2d_*``); other strides im2col + GEMM
+    Stride 1 runs the direct kernels (``kernels.ops.conv2d_*``, on the active tier); other strides im2col + GEMM
     (``dW += dY_rows^T cols``, ``dX = col2im(dY_rows W)``).
     """
 
@@ -101,10 +93,11 @@ class Conv2d(Module):
             conv2d_backward_weight(X, dY, p, self.weight.grad_to_add())           # dW += dY (*) X
             if not needs_input_grad:
                 return None
-            # The full correlation runs over dY padded by k - 1 - p: H x (Wo + 2(k-1-p)) positions
-            # for Ho x Wo of them that hold data. Past twice the useful work (book_conv's second
-            # layer: 3x) scattering dY W back through col2im is faster (benchmarks/test_conv.py).
-            if H * (Wo + 2 * (k - 1 - p)) <= 2 * Ho * Wo:
+            # The fast full correlation runs over dY padded by k - 1 - p: H x (Wo + 2(k-1-p))
+            # positions for Ho x Wo of them that hold data. Past twice the useful work (book_conv's
+            # second layer: 3x) scattering dY W back through col2im is faster
+            # (benchmarks/test_conv.py). The reference tier always runs its direct loops.
+            if tiers.current() == tiers.REFERENCE or H * (Wo + 2 * (k - 1 - p)) <= 2 * Ho * Wo:
                 return conv2d_backward_input(dY, W, p, np.empty_like(X))
         else:
             cols = saved["cols"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels.activations import IDENTITY, bias_act_forward, bias_backward
-from ..kernels.matmul import gemm_nn, gemm_nt, gemm_tn
+from ..kernels.ops import gemm_nn, gemm_nt, gemm_tn
 from .checks import check_grad, check_input
 from .module import Module, Parameter
 

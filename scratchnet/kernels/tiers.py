@@ -1,0 +1,81 @@
+"""Which tier of kernels runs: ``reference`` (plain loops, the code the notes teach) or ``fast``.
+
+Every fast kernel has a reference twin with the same signature and the same result (bit for bit
+where the order of the sums is the same, to rounding otherwise; ``tests/test_kernel_tiers.py``
+checks it). The library calls the kernels that have two tiers through :mod:`.ops`, which asks
+:func:`current` on every call, so one switch moves the whole library:
+
+    SCRATCHNET_KERNELS=reference scratchnet train book_mlp      # the whole process
+    with scratchnet.kernels.use("reference"): model.forward(X)  # one block
+
+The default is ``fast``, except under ``NUMBA_DISABLE_JIT=1``: the fast tier's micro-kernels are
+LLVM IR that only exists compiled, while the reference tier then runs as plain Python, which is
+what a learner stepping through a model in a debugger wants. ``cuda`` (numba.cuda kernels) is a
+planned tier and is refused until it exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+
+import numba
+
+REFERENCE, FAST = "reference", "fast"
+TIERS = (REFERENCE, FAST)
+ENV = "SCRATCHNET_KERNELS"
+
+
+def _checked(tier: str, where: str) -> str:
+    if tier not in TIERS:
+        planned = " (the cuda tier is not built yet)" if tier == "cuda" else ""
+        raise ValueError(f"{where}: kernel tier must be one of {', '.join(TIERS)}, got {tier!r}{planned}")
+    if tier == FAST and numba.config.DISABLE_JIT:
+        raise ValueError(f"{where}: the fast tier needs compiled kernels, but NUMBA_DISABLE_JIT=1; "
+                         f"use the reference tier (unset {ENV} or set it to 'reference')")
+    return tier
+
+
+def _from_environment() -> str:
+    default = REFERENCE if numba.config.DISABLE_JIT else FAST
+    return _checked(os.environ.get(ENV, "").strip() or default, f"environment variable {ENV}")
+
+
+_active = [_from_environment()]
+
+
+def current() -> str:
+    """The tier the library's kernels run on now: ``"reference"`` or ``"fast"``."""
+    return _active[0]
+
+
+@contextlib.contextmanager
+def use(tier: str) -> Iterator[str]:
+    """Run the block on ``tier`` (``"reference"`` or ``"fast"``), then restore the previous tier.
+
+    Process-wide, not per thread: Numba's threads never read it, and the library has no Python
+    threads that call kernels.
+    """
+    previous = _active[0]
+    _active[0] = _checked(tier, "kernels.use")
+    try:
+        yield tier
+    finally:
+        _active[0] = previous
+
+
+def tiered(reference: Callable, fast: Callable) -> Callable:
+    """One entry point for a kernel with two tiers: calls ``reference`` or ``fast`` by :func:`current`.
+
+    The two must take the same arguments; the entry point carries the reference's name and
+    docstring (the maths), and ``.reference`` / ``.fast`` for tests and benchmarks.
+    """
+
+    def call(*args):
+        return (reference if _active[0] == REFERENCE else fast)(*args)
+
+    call.__name__, call.__qualname__ = reference.__name__, reference.__qualname__
+    call.__doc__ = reference.__doc__
+    call.reference, call.fast = reference, fast
+    return call
