@@ -11,6 +11,8 @@ import random
 import numpy as np
 from numba import njit
 
+from ..kernels import fused_mlp, tiers
+
 
 # --8<-- [start:py2_shuffle]
 def py2_shuffle(x: list, rand=random.random) -> None:
@@ -143,3 +145,15 @@ def shuffled_order(order: np.ndarray) -> np.ndarray:
     _swap_down(out, j)
     return out
 # --8<-- [end:py2_shuffle_fast]
+
+
+def epoch_kernels():
+    """``train_epoch`` and ``predict`` for the active kernel tier, as a module.
+
+    ``kernels.fused_mlp`` (fast: the whole epoch in one compiled call) or
+    ``book.matrix_form`` (reference: the chapter 2 exercise on ``scratchnet.nn``).
+    """
+    if tiers.current() == tiers.REFERENCE:
+        from . import matrix_form  # noqa: PLC0415 - book.matrix_form imports scratchnet.nn
+        return matrix_form
+    return fused_mlp

@@ -1,9 +1,11 @@
 """network.py — the book's chapter 1 network, with the mini-batch going through the kernels.
 
 Same class, methods, data formats and printed lines as the book's ``network.py``. Inside,
-``SGD`` runs each epoch as one compiled call (``scratchnet.kernels.fused_mlp``): a mini-batch is
-one ``(m, 784)`` matrix, not ``m`` separate backprops. ``backprop`` keeps the book's per-sample
-form for reading and for the tests that check the two agree.
+``SGD`` runs each epoch with the mini-batch as one ``(m, 784)`` matrix, not ``m`` separate
+backprops: in one compiled call (``kernels.fused_mlp``, the fast tier) or, under
+``SCRATCHNET_KERNELS=reference``, through the readable matrix form on ``scratchnet.nn``
+(``book.matrix_form``). ``update_mini_batch`` and ``backprop`` are the book's per-sample code,
+for reading and for the tests that check the three agree.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import random
 
 import numpy as np
 
-from ..kernels import fused_mlp as F
-from .common import check_sgd, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
+from ..kernels.codes import Activation, Cost
+from .common import check_sgd, epoch_kernels, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
 
 
 class Network:
@@ -51,19 +53,30 @@ class Network:
             Xt, yt = stack(test_data, "test_data", self.sizes[0], None)
         for j in range(epochs):
             order = shuffled_order(order)
-            F.train_epoch(X, Y, order, mini_batch_size, eta, 0.0, n, self.weights, self.biases,
-                          cost=F.QUADRATIC)
+            epoch_kernels().train_epoch(X, Y, order, mini_batch_size, eta, 0.0, n, self.weights,
+                                        self.biases, cost=Cost.QUADRATIC)
             if test_data:
                 print(f"Epoch {j}: {self._correct(Xt, yt)} / {n_test}")
             else:
                 print(f"Epoch {j} complete")
         training_data[:] = [training_data[i] for i in order.tolist()]
 
+    # --8<-- [start:update_mini_batch]
     def update_mini_batch(self, mini_batch: list, eta: float) -> None:
-        """One gradient step on ``mini_batch`` (a list of ``(x, y)``), as one matrix."""
-        X, Y = stack(mini_batch, "mini_batch", self.sizes[0], self.sizes[-1])
-        F.train_epoch(X, Y, np.arange(len(X)), len(X), eta, 0.0, 1, self.weights, self.biases,
-                      cost=F.QUADRATIC)
+        """One gradient step on ``mini_batch`` (a list of ``(x, y)``), the book's per-sample way.
+
+        ``w <- w - (eta / m) sum_x dC_x/dw`` (and the same for ``b``), each ``dC_x/dw`` from
+        ``backprop``.
+        """
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b, strict=True)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w, strict=True)]
+        self.weights = [w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w, strict=True)]
+        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b, strict=True)]
+    # --8<-- [end:update_mini_batch]
 
     # --8<-- [start:backprop]
     def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
@@ -105,7 +118,7 @@ class Network:
         return output_activations - y
 
     def _correct(self, X: np.ndarray, y: np.ndarray) -> int:
-        out = F.predict(X, self.weights, self.biases, F.SIGMOID, F.SIGMOID)
+        out = epoch_kernels().predict(X, self.weights, self.biases, Activation.SIGMOID, Activation.SIGMOID)
         return int((out.argmax(axis=1) == y).sum())
 
 

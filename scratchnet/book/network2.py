@@ -1,7 +1,9 @@
 """network2.py — the book's improved network (chapter 3), on scratchnet's kernels.
 
 The book's names, signatures, printed lines and return values, so its snippets run unchanged;
-each epoch runs as one compiled call with the mini-batch as one matrix. Chapter 3's exercises
+each epoch runs with the mini-batch as one matrix, in one compiled call (the fast tier) or
+through ``book.matrix_form`` on ``scratchnet.nn`` (``SCRATCHNET_KERNELS=reference``);
+``update_mini_batch`` and ``backprop`` are the book's per-sample code. Chapter 3's exercises
 are keyword arguments whose defaults keep the book's behaviour: ``early_stopping_n``,
 ``lr_schedule_n`` (halve eta on a plateau until eta0/128), ``regularization="L1"``, momentum
 ``mu``, ``LogLikelihoodCost`` (softmax output layer), ``activation="tanh" | "relu"``.
@@ -15,8 +17,8 @@ import sys
 
 import numpy as np
 
-from ..kernels import fused_mlp as F
-from .common import check_sgd, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
+from ..kernels.codes import Activation, Cost, Penalty
+from .common import check_sgd, epoch_kernels, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
 from .mnist_loader import vectorized_result
 
 
@@ -24,7 +26,7 @@ from .mnist_loader import vectorized_result
 class QuadraticCost:
     """``C = 1/2 ||a - y||^2``; output error ``delta = (a - y) * sigma'(z)``."""
 
-    code = F.QUADRATIC
+    code = Cost.QUADRATIC
 
     @staticmethod
     def fn(a: np.ndarray, y: np.ndarray) -> float:
@@ -38,7 +40,7 @@ class QuadraticCost:
 class CrossEntropyCost:
     """``C = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)]``; ``delta = a - y`` (no sigma' term)."""
 
-    code = F.CROSS_ENTROPY
+    code = Cost.CROSS_ENTROPY
 
     @staticmethod
     def fn(a: np.ndarray, y: np.ndarray) -> float:
@@ -53,7 +55,7 @@ class CrossEntropyCost:
 class LogLikelihoodCost:
     """Softmax output with ``C = -ln a_y``; ``delta = a - y`` (chapter 3's softmax section)."""
 
-    code = F.LOG_LIKELIHOOD
+    code = Cost.LOG_LIKELIHOOD
 
     @staticmethod
     def fn(a: np.ndarray, y: np.ndarray) -> float:
@@ -65,7 +67,7 @@ class LogLikelihoodCost:
 # --8<-- [end:costs]
 
 
-ACTIVATIONS = {"sigmoid": F.SIGMOID, "tanh": F.TANH, "relu": F.RELU}
+ACTIVATIONS = {"sigmoid": Activation.SIGMOID, "tanh": Activation.TANH, "relu": Activation.RELU}
 # The hidden layers' f and f' for the per-sample ``backprop``.
 HIDDEN = {"sigmoid": (sigmoid, sigmoid_prime),
           "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
@@ -86,7 +88,7 @@ class Network:
         if activation not in ACTIVATIONS:
             raise ValueError(f"Network: activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {activation!r}")
-        if getattr(cost, "code", None) not in (F.QUADRATIC, F.CROSS_ENTROPY, F.LOG_LIKELIHOOD):
+        if getattr(cost, "code", None) not in (Cost.QUADRATIC, Cost.CROSS_ENTROPY, Cost.LOG_LIKELIHOOD):
             raise TypeError("Network: cost must be QuadraticCost, CrossEntropyCost or "
                             f"LogLikelihoodCost (the kernel knows their deltas), got {cost!r}")
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
@@ -114,7 +116,7 @@ class Network:
 
     @property
     def _out_act(self) -> int:
-        return F.SOFTMAX if self.cost.code == F.LOG_LIKELIHOOD else F.SIGMOID
+        return Activation.SOFTMAX if self.cost.code == Cost.LOG_LIKELIHOOD else Activation.SIGMOID
 
     def feedforward(self, a: np.ndarray) -> np.ndarray:
         """Output column ``(n_L, 1)`` for input column ``a`` ``(n_0, 1)``."""
@@ -129,7 +131,7 @@ class Network:
     def _output(self, X: np.ndarray) -> np.ndarray:
         """Output activations ``(N, n_L)`` for rows ``X`` ``(N, n_0)``."""
         self._contiguous()
-        return F.predict(X, self.weights, self.biases, ACTIVATIONS[self.activation], self._out_act)
+        return epoch_kernels().predict(X, self.weights, self.biases, ACTIVATIONS[self.activation], self._out_act)
 
     def _numpy_weights(self) -> list[np.ndarray]:
         return self.weights
@@ -141,9 +143,9 @@ class Network:
         if mu and getattr(self, "_velocities", None) is None:
             self._velocities = (tuple(np.zeros_like(w) for w in self.weights),
                                 tuple(np.zeros(b.size) for b in self.biases))
-        F.train_epoch(X, Y, order, mini_batch_size, eta, lmbda, n, self.weights, self.biases,
+        epoch_kernels().train_epoch(X, Y, order, mini_batch_size, eta, lmbda, n, self.weights, self.biases,
                       act=ACTIVATIONS[self.activation], out_act=self._out_act, cost=self.cost.code,
-                      reg=F.L1 if regularization == "L1" else F.L2, mu=mu,
+                      reg=Penalty.L1 if regularization == "L1" else Penalty.L2, mu=mu,
                       velocities=self._velocities if mu else None)
 
     # --8<-- [start:sgd]
@@ -221,10 +223,21 @@ class Network:
     # --8<-- [end:sgd]
 
     def update_mini_batch(self, mini_batch: list, eta: float, lmbda: float, n: int) -> None:
-        """One step on ``mini_batch`` with L2 weight decay ``(1 - eta lmbda / n)``."""
-        X, Y = stack(mini_batch, "mini_batch", self.sizes[0], self.sizes[-1])
-        self._velocities = None
-        self._epoch(X, Y, np.arange(len(X)), len(X), eta, lmbda, n, "L2", 0.0)
+        """One step on ``mini_batch``, the book's per-sample way, with L2 weight decay.
+
+        ``w <- (1 - eta lmbda / n) w - (eta / m) sum_x dC_x/dw``, ``b <- b - (eta / m) sum_x
+        dC_x/db``, each ``dC_x`` from ``backprop``.
+        """
+        self._contiguous()
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b, strict=True)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w, strict=True)]
+        self.weights = [(1 - eta * (lmbda / n)) * w - (eta / len(mini_batch)) * nw
+                        for w, nw in zip(self.weights, nabla_w, strict=True)]
+        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b, strict=True)]
 
     def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
         """``(nabla_b, nabla_w)`` for one sample ``x`` ``(n_0, 1)``, ``y`` ``(n_L, 1)``.
@@ -236,7 +249,7 @@ class Network:
         for l, (b, w) in enumerate(zip(self.biases, self.weights, strict=True)):
             zs.append(np.dot(w, activation) + b)
             last = l == len(self.weights) - 1
-            activation = (softmax(zs[-1]) if self._out_act == F.SOFTMAX else sigmoid(zs[-1])) \
+            activation = (softmax(zs[-1]) if self._out_act == Activation.SOFTMAX else sigmoid(zs[-1])) \
                 if last else f(zs[-1])
             activations.append(activation)
         delta = self.cost.delta(zs[-1], activations[-1], y)
