@@ -1,6 +1,8 @@
 """GEMM throughput: scratchnet's kernels against NumPy's BLAS and torch, one group per shape.
 
 Square sizes 256-2048 and the MLP shapes of the book's networks, each transposition variant.
+``scratchnet-reference`` is the reference tier's three loops (``kernels/reference/gemm.py``), so
+each group also shows what the fast tier gains over it (up to 512: beyond, the loops take seconds).
 Under ``--benchmark-disable`` (CI) only the small shapes run, once, so the code cannot rot.
 """
 
@@ -11,6 +13,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
+from scratchnet.kernels import ops
 from scratchnet.kernels.matmul import gemm_nn, gemm_nt, gemm_tn
 
 SQUARE = [256, 512, 1024, 2048]
@@ -26,7 +29,7 @@ for model, batch, layers in (("book_mlp", 10, [(784, 30), (30, 10)]),
         MLP[f"{model} b{batch} {n_in}->{n_out} dX"] = ("nn", batch, n_out, n_in)
 CASES = [(f"square {n} {v}", v, n, n, n) for n in SQUARE for v in ("nn", "nt", "tn")] + \
         [(name, *shape) for name, shape in MLP.items()]
-BACKENDS = ["scratchnet", "numpy", "torchnet-cpu"]
+BACKENDS = ["scratchnet", "scratchnet-reference", "numpy", "torchnet-cpu"]
 if torch.cuda.is_available():
     BACKENDS.append("torchnet-cuda")
 
@@ -46,11 +49,15 @@ def test_gemm(benchmark, request, backend: str, group: str, variant: str,
     if (request.config.getoption("benchmark_disable") and max(M, K, N) > 256
             and group.startswith("square")):
         pytest.skip("large square GEMMs run only with --benchmark-only (CI runs each once, small)")
+    if backend == "scratchnet-reference" and max(M, K, N) > 512:
+        pytest.skip("the reference tier's three loops take seconds past 512; its gain is measured below that")
     A, B, out = operands(variant, M, K, N)
     benchmark.group = f"gemm {group}"
     benchmark.extra_info.update(backend=backend, shape=f"{variant} {M}x{K}x{N}")
-    if backend == "scratchnet":
+    if backend.startswith("scratchnet"):
         kernel = {"nn": gemm_nn, "nt": gemm_nt, "tn": gemm_tn}[variant]
+        if backend == "scratchnet-reference":
+            kernel = ops.TWINS[kernel.__name__][0]
         kernel(A, B, out, 0.0)  # compile outside the timing
         with threadpool_limits(1, user_api="blas"):  # BLAS threads idle while Numba's run
             benchmark(kernel, A, B, out, 0.0)

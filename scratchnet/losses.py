@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import losses as loss_kernels
+from .nn.module import reuse_or_new
 
 
 class Loss:
@@ -22,6 +23,7 @@ class Loss:
 
     def __init__(self) -> None:
         self._grad: np.ndarray | None = None
+        self._work: dict[str, np.ndarray] = {}  # the last gradient array, for reuse_or_new
 
     def __call__(self, y_hat: np.ndarray, y: np.ndarray) -> float:
         """``loss(y_hat, y)`` is ``loss.forward(y_hat, y)``."""
@@ -79,8 +81,9 @@ class Loss:
                 )
 
     def _grad_buffer(self, like: np.ndarray) -> np.ndarray:
-        """A fresh array for the gradient, shaped like ``like`` (outputs are never reused)."""
-        return np.empty_like(like)
+        """An array for the gradient, shaped like ``like``: the last one when nothing else holds it."""
+        self._grad = None  # drop our own reference to the last one, so that it may be reused
+        return reuse_or_new(self._work, "grad", like.shape, like.dtype)
 
 
 # --8<-- [start:quadratic]

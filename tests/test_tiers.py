@@ -58,13 +58,12 @@ def test_an_unknown_tier_is_refused_by_name(tier, message):
     assert tiers.current() == "fast"
 
 
-def test_each_entry_point_calls_the_active_tier():
-    calls = []
-    entry = tiers.tiered(lambda x: calls.append(("reference", x)), lambda x: calls.append(("fast", x)))
-    entry(1)
-    with kernels.use("reference"):
-        entry(2)
-    assert calls == [("fast", 1), ("reference", 2)]
+def test_the_entry_points_are_rebound_at_each_switch():
+    for name, (reference, fast) in ops.TWINS.items():
+        assert getattr(ops, name) is fast, name
+        with kernels.use("reference"):
+            assert getattr(ops, name) is reference, name
+        assert getattr(ops, name) is fast, name
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -102,11 +101,12 @@ def _op(name: str, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (A.T if name == "gemm_tn" else A), (B.T if name == "gemm_nt" else B)
 
 
-def _both(entry, *args: np.ndarray, out: np.ndarray, beta: float | None = None):
-    """The fast and the reference result of ``entry`` from copies of the same ``out``."""
+def _both(name: str, *args: np.ndarray, out: np.ndarray, beta: float | None = None):
+    """The fast and the reference result of kernel ``name`` from copies of the same ``out``."""
     tail = () if beta is None else (beta,)
+    reference, fast = ops.TWINS[name]
     results = []
-    for kernel in (entry.fast, entry.reference):
+    for kernel in (fast, reference):
         results.append(kernel(*args, out.copy(), *tail))
     return results
 
@@ -120,7 +120,7 @@ def test_gemm_fast_equals_reference_within_rounding(name, M, K, N, dtype, beta, 
     rng = np.random.default_rng(seed)
     A, B = _gemm_operands(name, M, K, N, dtype, rng)
     out = rng.standard_normal((M, N)).astype(dtype)
-    fast, ref = _both(getattr(ops, name), A, B, out=out, beta=beta)
+    fast, ref = _both(name, A, B, out=out, beta=beta)
     a, b = _op(name, A.astype(np.float64), B.astype(np.float64))
     bound = 4 * (K + 2) * np.finfo(dtype).eps * (np.abs(a) @ np.abs(b) + abs(beta) * np.abs(out))
     assert np.all(np.abs(fast.astype(np.float64) - ref) <= bound), (name, M, K, N, dtype, beta)
@@ -154,7 +154,7 @@ def test_gemm_non_finite_values_land_where_torch_puts_them(name, M, K, N, dtype,
     else:
         flat[hits] = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}[kind]
     out = np.full((M, N), np.nan, dtype)  # beta 0: never read, so this NaN must not show
-    fast, ref = _both(getattr(ops, name), A, B, out=out, beta=0.0)
+    fast, ref = _both(name, A, B, out=out, beta=0.0)
     a, b = _op(name, A, B)
     theirs = (torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b))).numpy()
     for label, ours in (("fast", fast), ("reference", ref)):
@@ -204,12 +204,12 @@ def _conv_run(name: str, kernel, X, Wt, b, dY, pad: int, dW0: np.ndarray | None 
 def test_conv_fast_equals_reference_within_rounding(name, case):
     X, Wt, b, dY = _conv_arrays(case)
     pad, dtype = case["pad"], case["dtype"]
-    entry = getattr(ops, name)
+    reference, fast_kernel = ops.TWINS[name]
     dW0 = np.random.default_rng(1).standard_normal(Wt.shape).astype(dtype)  # backward_weight adds to it
-    fast = _conv_run(name, entry.fast, X, Wt, b, dY, pad, dW0)
-    ref = _conv_run(name, entry.reference, X, Wt, b, dY, pad, dW0)
+    fast = _conv_run(name, fast_kernel, X, Wt, b, dY, pad, dW0)
+    ref = _conv_run(name, reference, X, Wt, b, dY, pad, dW0)
     # the bound: the same sum of |terms|, from the reference on absolute values
-    mag = _conv_run(name, entry.reference, *(np.abs(a).astype(np.float64) for a in (X, Wt, b, dY)), pad,
+    mag = _conv_run(name, reference, *(np.abs(a).astype(np.float64) for a in (X, Wt, b, dY)), pad,
                     np.abs(dW0).astype(np.float64))
     K = {"conv2d_forward": Wt[0].size, "conv2d_backward_input": Wt.shape[0] * Wt.shape[2] * Wt.shape[3],
          "conv2d_backward_weight": dY.shape[0] * dY.shape[2] * dY.shape[3]}[name]
@@ -243,12 +243,11 @@ def test_conv_non_finite_data_lands_where_torch_puts_it(name, case, kind):
     pad = case["pad"]
     theirs = _torch_conv(name, X, Wt, dY, pad)
     results = {}
-    for label in ("fast", "reference"):
-        results[label] = ours = _conv_run(name, getattr(getattr(ops, name), label), X, Wt, zeros, dY, pad)
+    for label, kernel in zip(("reference", "fast"), ops.TWINS[name], strict=True):
+        results[label] = ours = _conv_run(name, kernel, X, Wt, zeros, dY, pad)
         for what, mask in (("NaN", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
             np.testing.assert_array_equal(mask(ours), mask(theirs), err_msg=f"{label} {name}: {what} positions")
-    mag = _conv_run(name, ops.conv2d_forward.reference if name == "conv2d_forward" else getattr(ops, name).reference,
-                    _finite_part(X), _finite_part(Wt), zeros, _finite_part(dY), pad)
+    mag = _conv_run(name, ops.TWINS[name][0], _finite_part(X), _finite_part(Wt), zeros, _finite_part(dY), pad)
     finite = np.isfinite(theirs)
     bound = 4 * (Wt.size + dY.size + 2) * np.finfo(np.float64).eps * mag
     with np.errstate(invalid="ignore"):
@@ -260,7 +259,7 @@ def test_reference_conv_skips_padding_taps_but_counts_every_real_one():
     """A 1x1 image, 3x3 filter, pad 1: the output is the centre tap times the pixel, plus b."""
     X = np.full((1, 1, 1, 1), 2.0)
     W = np.arange(9.0).reshape(1, 1, 3, 3)
-    out = ops.conv2d_forward.reference(X, W, np.array([0.5]), 1, np.empty((1, 1, 1, 1)))
+    out = ops.TWINS["conv2d_forward"][0](X, W, np.array([0.5]), 1, np.empty((1, 1, 1, 1)))
     assert out[0, 0, 0, 0] == 2.0 * 4.0 + 0.5
 
 

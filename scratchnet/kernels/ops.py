@@ -1,9 +1,10 @@
-"""The kernels with two tiers, as the library calls them: each resolves to the active tier.
+"""The kernels with two tiers, as the library calls them: ``ops.NAME`` is the active tier's.
 
 ``gemm_nn``, ``gemm_tn``, ``gemm_nt`` (the three products of backprop), ``conv2d_forward``,
-``conv2d_backward_input``, ``conv2d_backward_weight`` (stride-1 convolution) run
-``kernels.reference`` or the fast twin in ``kernels.matmul`` / ``kernels.conv``, as
-``kernels.tiers.current()`` says at the moment of the call. ``matmul`` is the checked entry
+``conv2d_backward_input``, ``conv2d_backward_weight`` (stride-1 convolution) are
+``kernels.reference``'s or their fast twins in ``kernels.matmul`` / ``kernels.conv``, rebound
+whenever the tier switches; callers look them up as ``ops.NAME`` at each call (a name imported
+with ``from ops import NAME`` would keep the tier of the moment it was imported). ``matmul`` is the checked entry
 point for code outside the layers (it names a bad operand's shape or dtype before any kernel
 runs).
 """
@@ -19,14 +20,26 @@ from . import conv as fast_conv
 from . import matmul as fast_matmul
 from .reference import conv as reference_conv
 from .reference import gemm as reference_gemm
-from .tiers import tiered
+from .tiers import REFERENCE, on_switch
 
-gemm_nn = tiered(reference_gemm.gemm_nn, fast_matmul.gemm_nn)
-gemm_tn = tiered(reference_gemm.gemm_tn, fast_matmul.gemm_tn)
-gemm_nt = tiered(reference_gemm.gemm_nt, fast_matmul.gemm_nt)
-conv2d_forward = tiered(reference_conv.conv2d_forward, fast_conv.conv2d_forward)
-conv2d_backward_input = tiered(reference_conv.conv2d_backward_input, fast_conv.conv2d_backward_input)
-conv2d_backward_weight = tiered(reference_conv.conv2d_backward_weight, fast_conv.conv2d_backward_weight)
+#: name: (reference, fast) for every kernel with two tiers; the module's names of the same
+#: spelling are bound to one of the pair (see ``_bind``).
+TWINS = {
+    "gemm_nn": (reference_gemm.gemm_nn, fast_matmul.gemm_nn),
+    "gemm_tn": (reference_gemm.gemm_tn, fast_matmul.gemm_tn),
+    "gemm_nt": (reference_gemm.gemm_nt, fast_matmul.gemm_nt),
+    "conv2d_forward": (reference_conv.conv2d_forward, fast_conv.conv2d_forward),
+    "conv2d_backward_input": (reference_conv.conv2d_backward_input, fast_conv.conv2d_backward_input),
+    "conv2d_backward_weight": (reference_conv.conv2d_backward_weight, fast_conv.conv2d_backward_weight),
+}
+gemm_nn = gemm_tn = gemm_nt = conv2d_forward = conv2d_backward_input = conv2d_backward_weight = None
+
+
+@on_switch
+def _bind(tier: str) -> None:
+    """Point ``gemm_nn`` ... ``conv2d_backward_weight`` at ``tier``'s kernels (at every switch)."""
+    for name, (reference, fast) in TWINS.items():
+        globals()[name] = reference if tier == REFERENCE else fast
 
 
 def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = False,

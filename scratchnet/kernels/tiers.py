@@ -43,11 +43,18 @@ def _from_environment() -> str:
 
 
 _active = [_from_environment()]
+_binders: list[Callable[[str], None]] = []
 
 
 def current() -> str:
     """The tier the library's kernels run on now: ``"reference"`` or ``"fast"``."""
     return _active[0]
+
+
+def _switch(tier: str) -> None:
+    _active[0] = tier
+    for bind in _binders:
+        bind(tier)
 
 
 @contextlib.contextmanager
@@ -58,24 +65,20 @@ def use(tier: str) -> Iterator[str]:
     threads that call kernels.
     """
     previous = _active[0]
-    _active[0] = _checked(tier, "kernels.use")
+    _switch(_checked(tier, "kernels.use"))
     try:
         yield tier
     finally:
-        _active[0] = previous
+        _switch(previous)
 
 
-def tiered(reference: Callable, fast: Callable) -> Callable:
-    """One entry point for a kernel with two tiers: calls ``reference`` or ``fast`` by :func:`current`.
+def on_switch(bind: Callable[[str], None]) -> Callable[[str], None]:
+    """Register ``bind(tier)``, called now and at every switch (``kernels.ops`` rebinds its names).
 
-    The two must take the same arguments; the entry point carries the reference's name and
-    docstring (the maths), and ``.reference`` / ``.fast`` for tests and benchmarks.
+    Rebinding names at the switch, rather than asking the tier on every call, keeps a kernel
+    call from Python as cheap as with one tier (a wrapper would add about 0.3 us to each of the
+    five kernel calls of a small training step).
     """
-
-    def call(*args):
-        return (reference if _active[0] == REFERENCE else fast)(*args)
-
-    call.__name__, call.__qualname__ = reference.__name__, reference.__qualname__
-    call.__doc__ = reference.__doc__
-    call.reference, call.fast = reference, fast
-    return call
+    _binders.append(bind)
+    bind(_active[0])
+    return bind

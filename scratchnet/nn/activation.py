@@ -20,7 +20,7 @@ class _Elementwise(Module):
                 f"got {getattr(Z, 'dtype', type(Z).__name__)} {getattr(Z, 'shape', '')}"
             )
         Z = np.ascontiguousarray(Z)
-        A = self._forward(Z, np.empty_like(Z))
+        A = self._forward(Z, self.output_array("A", Z.shape, Z.dtype))
         self.save(A=A)
         return A
 
@@ -31,7 +31,7 @@ class _Elementwise(Module):
         if not needs_input_grad:
             return None
         dA = np.ascontiguousarray(dA, dtype=A.dtype)
-        return self._backward(A, dA, np.empty_like(A))
+        return self._backward(A, dA, self.output_array("dZ", A.shape, A.dtype))
 
 
 class Sigmoid(_Elementwise):

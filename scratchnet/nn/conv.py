@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import tiers
+from ..kernels import ops, tiers
 from ..kernels.conv import col2im, im2col, nchw_to_rows, out_size, rows_to_nchw
-from ..kernels.ops import conv2d_backward_input, conv2d_backward_weight, conv2d_forward, gemm_nn, gemm_nt, gemm_tn
 from ..kernels.pool import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
 from .checks import check_grad, check_input
 from .module import Module, Parameter
@@ -69,9 +68,9 @@ class Conv2d(Module):
                 raise ValueError(f"{self.name}: algorithm 'direct' needs stride 1 and padding <= {k - 1}, "
                                  f"got stride {s}, padding {p} (use 'im2col')")
             self.save(X=X)
-            return conv2d_forward(X, W, b, p, out)
+            return ops.conv2d_forward(X, W, b, p, out)
         cols = im2col(X, k, k, s, p, np.empty((N * Ho * Wo, W[0].size), W.dtype))  # (N*Ho*Wo, C*k*k)
-        rows = gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
+        rows = ops.gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
                        0.0)                                                           # (N*Ho*Wo, C_out)
         self.save(X=X, cols=cols)
         return rows_to_nchw(rows, b, out)
@@ -90,7 +89,7 @@ class Conv2d(Module):
         W = self.weight.data
         rows = None
         if "cols" not in saved:  # the direct kernels ran: forward checked that they apply
-            conv2d_backward_weight(X, dY, p, self.weight.grad_to_add())           # dW += dY (*) X
+            ops.conv2d_backward_weight(X, dY, p, self.weight.grad_to_add())           # dW += dY (*) X
             if not needs_input_grad:
                 return None
             # The fast full correlation runs over dY padded by k - 1 - p: H x (Wo + 2(k-1-p))
@@ -98,17 +97,17 @@ class Conv2d(Module):
             # second layer: 3x) scattering dY W back through col2im is faster
             # (benchmarks/test_conv.py). The reference tier always runs its direct loops.
             if tiers.current() == tiers.REFERENCE or H * (Wo + 2 * (k - 1 - p)) <= 2 * Ho * Wo:
-                return conv2d_backward_input(dY, W, p, np.empty_like(X))
+                return ops.conv2d_backward_input(dY, W, p, np.empty_like(X))
         else:
             cols = saved["cols"]
             rows = nchw_to_rows(dY, np.empty((len(cols), self.out_channels), X.dtype))     # (N*Ho*Wo, C_out)
             dW, beta = self.weight.grad_to_write()
-            gemm_tn(rows, cols, dW.reshape(self.out_channels, -1), beta)                  # (C_out, C*k*k)
+            ops.gemm_tn(rows, cols, dW.reshape(self.out_channels, -1), beta)                  # (C_out, C*k*k)
             if not needs_input_grad:
                 return None
         if rows is None:
             rows = nchw_to_rows(dY, np.empty((N * Ho * Wo, self.out_channels), X.dtype))
-        dcols = gemm_nn(rows, W.reshape(self.out_channels, -1), np.empty((len(rows), W[0].size), X.dtype), 0.0)
+        dcols = ops.gemm_nn(rows, W.reshape(self.out_channels, -1), np.empty((len(rows), W[0].size), X.dtype), 0.0)
         return col2im(dcols, k, k, s, p, np.empty(X.shape, X.dtype))                      # (N, C, H, W)
     # --8<-- [end:conv2d]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels import ops
 from ..kernels.activations import IDENTITY, bias_act_forward, bias_backward
-from ..kernels.ops import gemm_nn, gemm_nt, gemm_tn
 from .checks import check_grad, check_input
 from .module import Module, Parameter
 
@@ -34,6 +34,7 @@ class Linear(Module):
                 f"Linear: sizes must be positive, got in={in_features}, out={out_features}"
             )
         self.in_features, self.out_features = in_features, out_features
+        self._name = f"Linear({in_features}, {out_features})"
         rng = rng if rng is not None else np.random.default_rng()
         bound = 1.0 / np.sqrt(in_features)
         self.weight = Parameter(
@@ -46,8 +47,8 @@ class Linear(Module):
 
     @property
     def name(self) -> str:
-        """How errors name this layer: ``Linear(in, out)``."""
-        return f"Linear({self.in_features}, {self.out_features})"
+        """How errors name this layer: ``Linear(in, out)`` (formatted once: it is read every call)."""
+        return self._name
 
     # --8<-- [start:linear]
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -55,7 +56,7 @@ class Linear(Module):
         W = self.weight.data
         check_input(self.name, X, 2, W.dtype, self.in_features, weight_shape=W.shape)
         X = np.ascontiguousarray(X)
-        Y = gemm_nt(X, W, np.empty((X.shape[0], self.out_features), W.dtype), 0.0)  # (N, out)
+        Y = ops.gemm_nt(X, W, self.output_array("Y", (X.shape[0], self.out_features), W.dtype), 0.0)  # (N, out)
         if self.bias is not None:
             bias_act_forward(Y, self.bias.data, IDENTITY, Y)  # (N, out) += b, in place
         self.save(X=X)
@@ -67,12 +68,12 @@ class Linear(Module):
         check_grad(self.name, dY, (X.shape[0], self.out_features))
         dY = np.ascontiguousarray(dY, dtype=X.dtype)
         dW, beta = self.weight.grad_to_write()  # beta 0 when unset: written, never cleared
-        gemm_tn(dY, X, dW, beta)  # (out, in) (+)= (N, out)^T (N, in)
+        ops.gemm_tn(dY, X, dW, beta)  # (out, in) (+)= (N, out)^T (N, in)
         if self.bias is not None:
             bias_backward(dY, self.bias.grad_to_add())  # (out,) += sum_n dY[n]
         if not needs_input_grad:
             return None
-        return gemm_nn(dY, self.weight.data, np.empty(X.shape, X.dtype), 0.0)  # (N, in)
+        return ops.gemm_nn(dY, self.weight.data, self.output_array("dX", X.shape, X.dtype), 0.0)  # (N, in)
 
     # --8<-- [end:linear]
 

@@ -5,10 +5,44 @@ The contract every ``scratchnet.nn`` module follows is written once, in ``Module
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+
+# --8<-- [start:reuse]
+def reuse_or_new(work: dict[str, np.ndarray], key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """``work[key]`` again if it has ``shape`` and ``dtype`` and nothing else refers to it; else a
+    new ``np.empty`` array, kept in ``work[key]`` for the next call.
+
+    The one place arrays are reused (``Module.output_array``, ``Parameter.grad_to_write``, the
+    losses' gradients). "Nothing else refers to it" is CPython's reference count: an array that a
+    caller kept (``y1 = model(X1); y2 = model(X2)``), or that a module saved for a backward, is
+    never handed out again. A training loop at a fixed batch size then allocates nothing per step
+    for these arrays.
+    """
+    buf = work.get(key)
+    if (buf is not None and buf.shape == shape and (buf.dtype is dtype or buf.dtype == dtype)
+            and _refcount(buf) <= _UNSHARED):
+        return buf
+    buf = work[key] = np.empty(shape, dtype)
+    return buf
+# --8<-- [end:reuse]
+
+
+_refcount = sys.getrefcount
+
+
+def _unshared_count() -> int:
+    """The reference count ``reuse_or_new`` sees for an array only its ``work`` dict holds."""
+    work = {"k": np.empty(1)}
+    buf = work.get("k")
+    return _refcount(buf)
+
+
+_UNSHARED = _unshared_count()
 
 
 class Parameter:
@@ -23,9 +57,11 @@ class Parameter:
     def __init__(self, data: np.ndarray) -> None:
         self.data = np.ascontiguousarray(data)
         self.grad: np.ndarray | None = None
+        self._work: dict[str, np.ndarray] = {}  # the last gradient array, for reuse_or_new
 
     def zero_grad(self) -> None:
-        """Unset the gradient (``.grad = None``); the next backward writes a fresh one."""
+        """Unset the gradient (``.grad = None``); the next backward writes a new one (into the old
+        array when nothing else holds it: ``reuse_or_new``)."""
         self.grad = None
 
     def grad_to_write(self) -> tuple[np.ndarray, float]:
@@ -35,14 +71,15 @@ class Parameter:
         ``0.0``, so the kernel overwrites it and never reads its old contents (the GEMMs do so).
         """
         if self.grad is None:
-            self.grad = np.empty_like(self.data)
+            self.grad = reuse_or_new(self._work, "grad", self.data.shape, self.data.dtype)
             return self.grad, 0.0
         return self.grad, 1.0
 
     def grad_to_add(self) -> np.ndarray:
         """``.grad`` for a kernel that only adds (``+=``): zeros first when it is unset."""
         if self.grad is None:
-            self.grad = np.zeros_like(self.data)
+            self.grad = reuse_or_new(self._work, "grad", self.data.shape, self.data.dtype)
+            self.grad.fill(0)
         return self.grad
 
     @property
@@ -74,8 +111,11 @@ class Module:
       and afterwards *adds* to it (``+=``, ``beta = 1``), so the gradients of several backwards
       accumulate until the next ``zero_grad()``. An optimizer skips a parameter whose gradient
       is unset, as ``torch.optim`` does.
-    - Outputs are fresh arrays, never reused from an earlier call: a caller may keep any result.
-      (Reusing them saved nothing measurable in the benchmarks: see issue 8.)
+    - A caller may keep any result. Layers take their output arrays from
+      ``self.output_array(key, shape, dtype)``, which hands the last call's array out again only
+      when nothing else refers to it (``reuse_or_new``, the one reuse mechanism): kept outputs and
+      saved arrays are never overwritten, and a training loop at a fixed batch size allocates
+      nothing per step for them.
     - ``name`` (a property) is how errors name the module: ``Linear(784, 30)``, ``ReLU``.
     """
 
@@ -86,6 +126,7 @@ class Module:
         object.__setattr__(self, "_children", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "saved", {})  # what backward needs from the last forward
+        object.__setattr__(self, "_work", {})  # output arrays for reuse (output_array)
         self.training = True
 
     def __setattr__(self, name: str, value) -> None:
@@ -124,6 +165,11 @@ class Module:
     def save(self, **values: Any) -> None:
         """Keep ``values`` for the backward of this forward, replacing what the last one kept."""
         object.__setattr__(self, "saved", values)
+
+    def output_array(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised ``(shape, dtype)`` array for output ``key``: the last call's when
+        nothing else refers to it any more, else a new one (``reuse_or_new``)."""
+        return reuse_or_new(self._work, key, shape, dtype)
 
     def saved_for_backward(self) -> dict[str, Any]:
         """What the last forward saved; a ``RuntimeError`` naming the module if there is none."""
