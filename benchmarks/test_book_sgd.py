@@ -1,6 +1,7 @@
 """One epoch of the book's own ``SGD`` at mini-batch 10 on ``[784, 30, 10]``, scratch vs torch.
 
-All in one group: ``scratchnet.book.network`` / ``network2`` (the fused kernel), the same API on
+All in one group: ``scratchnet.book.network`` / ``network2`` (the fused kernel, and the reference
+tier's matrix form on ``scratchnet.nn``: what the fused kernel gains), the same API on
 torch (``torchnet.book``), and plain torch eager (``nn.Sequential`` + ``optim.SGD``) at one and
 two threads, so torch is shown at its best. The data are MNIST's training images when the cache
 has them; otherwise MNIST-shaped images with MNIST's share of zero pixels (about 81 %), since
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from scratchnet import kernels
 from scratchnet.book import network, network2
 from scratchnet.data.datasets import cache_root
 from torchnet.book import network as t_network
@@ -57,10 +59,13 @@ def run(benchmark, fn, n: int, backend: str, source: str, label: str = "") -> No
         benchmark.extra_info["samples_per_s"] = n / benchmark.stats.stats.median
 
 
+@pytest.mark.parametrize("tier", ["fast", "reference"])
 @pytest.mark.parametrize("api", ["scratchnet.book.network", "scratchnet.book.network2",
                                  "torchnet.book.network", "torchnet.book.network2"])
-def test_book_sgd_epoch(benchmark, book_data, api: str) -> None:
+def test_book_sgd_epoch(benchmark, book_data, api: str, tier: str) -> None:
     """``net.SGD(training_data, 1, 10, eta)``: the list-to-matrix conversion included."""
+    if tier == "reference" and api.startswith("torchnet"):
+        pytest.skip("the kernel tier is scratchnet's; torchnet runs torch's kernels")
     training_data, _, _, source = book_data
     random.seed(0)
     np.random.seed(0)
@@ -72,11 +77,17 @@ def test_book_sgd_epoch(benchmark, book_data, api: str) -> None:
         fn = lambda: net.SGD(training_data, 1, 10, 0.5, lmbda=5.0)  # noqa: E731
     else:
         fn = lambda: net.SGD(training_data, 1, 10, 3.0)  # noqa: E731
-    backend = api.split(".")[0] + "-cpu" * api.startswith("torch")
+    backend = api.split(".")[0] + "-cpu" * api.startswith("torch") + "-reference" * (tier == "reference")
     label = api.rsplit(".", 1)[1]
     if api.startswith("scratchnet"):  # say what the row really runs
-        label += " (fused epoch kernel, 1 thread, skips zero pixels)"
-    run(benchmark, fn, len(training_data), backend, source, label=label)
+        label += (" (fused epoch kernel, 1 thread, skips zero pixels)" if tier == "fast" else
+                  " (reference tier: matrix form on scratchnet.nn, three-loop GEMMs)")
+
+    def epoch():
+        with kernels.use(tier):
+            fn()
+
+    run(benchmark, epoch, len(training_data), backend, source, label=label)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -4,7 +4,8 @@ The layers of ``book_conv`` at the book's mini-batch of 10 and of ``fashion_cnn`
 float32. One step is ``Y = conv(X)`` then ``backward(dY)``: the weight (and bias) gradient, and
 the input gradient except for a network's first layer, where neither library computes it.
 ``scratchnet`` is the default algorithm (direct, stride 1), ``scratchnet-im2col`` the same layer
-through im2col + GEMM: the measurement behind the choice in ``scratchnet/kernels/conv.py``.
+through im2col + GEMM: the measurement behind the choice in ``scratchnet/kernels/conv.py``;
+``scratchnet-reference`` the same layer on the reference tier (``kernels/reference/conv.py``).
 ``extra_info["gflops"]`` counts the useful multiply-adds of the forward and backward passes.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from scratchnet import kernels
 from scratchnet.nn import Conv2d
 
 # name: (batch, C_in, H, C_out, kernel, padding, bias)
@@ -24,7 +26,7 @@ LAYERS = {
     "fashion_cnn conv2 b64": (64, 32, 14, 64, 3, 1, False),
     "fashion_cnn conv3 b64": (64, 64, 7, 64, 3, 1, False),
 }
-BACKENDS = ["scratchnet", "scratchnet-im2col", "torchnet-cpu"]
+BACKENDS = ["scratchnet", "scratchnet-im2col", "scratchnet-reference", "torchnet-cpu"]
 if torch.cuda.is_available():
     BACKENDS.append("torchnet-cuda")
 
@@ -53,6 +55,13 @@ def test_conv_layer(benchmark, layer: str, backend: str) -> None:
         def step():
             conv(X)
             return conv.backward(dY, needs_input_grad=not first)
+
+        if backend.endswith("reference"):
+            fast_step = step
+
+            def step():
+                with kernels.use("reference"):
+                    return fast_step()
     else:
         device = "cuda" if backend.endswith("cuda") else "cpu"
         conv = torch.nn.Conv2d(C, Co, k, padding=pad, bias=bias).to(device)

@@ -321,12 +321,12 @@ def _weight_parallel(X, dY, pad, kh, kw, koff, sums, dot):
 
 
 @njit(cache=True)
-def _all_finite(X) -> bool:
-    """No inf or NaN in X (stops at the first)."""
+def _any_nan(X) -> bool:
+    """Whether X holds a NaN (stops at the first)."""
     for v in X.reshape(-1):
-        if not math.isfinite(v):
-            return False
-    return True
+        if math.isnan(v):
+            return True
+    return False
 
 
 DOT_MAX_WINDOWS = 32  # up to this many windows C*kh*kw, the dot form (measured: 9 and 25 win)
@@ -343,11 +343,10 @@ def conv2d_backward_weight(X, dY, pad, dW):
 
     The tiles also run over the ``Wp - Wo`` columns past each output row, where dY is laid as
     zeros, so they multiply those zeros by real pixels: an ``inf`` there would make ``0 * inf =
-    NaN`` in a sum that should not see it. An image with a non-finite value therefore takes the
-    reference loops (one pass over X to find out; the convolution is ``C_out kh kw`` times more).
+    NaN`` in a sum that should not see it. So when the sums hold a NaN (only then: a 0 times a
+    finite pixel adds nothing), they are thrown away and the reference loops, which visit only
+    real output positions, compute dW instead (a NaN of the data itself comes out again).
     """
-    if not _all_finite(X):
-        return reference_conv.conv2d_backward_weight(X, dY, pad, dW)
     N, C, H, Wd = X.shape
     Co, _, kh, kw = dW.shape
     Wp = Wd + 2 * pad
@@ -362,6 +361,8 @@ def conv2d_backward_weight(X, dY, pad, dW):
         _weight_samples_dot(X, dY, pad, kh, kw, koff, sums[0], 0, N)
     else:
         _weight_samples(X, dY, pad, kh, kw, koff, sums[0], 0, N)
+    if _any_nan(sums):
+        return reference_conv.conv2d_backward_weight(X, dY, pad, dW)
     dW2 = dW.reshape(Co, K)
     for t in range(parts):
         for o in range(Co):
