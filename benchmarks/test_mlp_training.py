@@ -31,13 +31,13 @@ import torch
 
 from scratchnet import losses, models, nn, optim
 from scratchnet.data.datasets import cache_root
-from scratchnet.kernels import fused_mlp as F
+from scratchnet.kernels import fused_mlp
 from torchnet import models as tmodels
 from torchnet.train import make_loss
 
 CASES = {"book_mlp": 10, "book_mlp100": 128}
 LOSSES = {"quadratic": losses.QuadraticCost, "cross_entropy_sigmoid": losses.CrossEntropyCost}
-FUSED_COSTS = {"quadratic": F.QUADRATIC, "cross_entropy_sigmoid": F.CROSS_ENTROPY}
+FUSED_COSTS = {"quadratic": fused_mlp.QUADRATIC, "cross_entropy_sigmoid": fused_mlp.CROSS_ENTROPY}
 
 
 def data(request, n_full: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +84,7 @@ def fused_epoch(name: str, X: np.ndarray, Y: np.ndarray, batch_size: int, model=
     rows, order = X.reshape(len(X), -1), np.arange(len(X))  # the same mini-batches, in order
 
     def epoch() -> None:
-        F.train_epoch(rows, Y, order, batch_size, spec.lr, 0.0, len(X), weights, biases,
+        fused_mlp.train_epoch(rows, Y, order, batch_size, spec.lr, 0.0, len(X), weights, biases,
                       cost=FUSED_COSTS[spec.loss])
 
     return epoch

@@ -126,7 +126,7 @@ MUTANTS: list[Mutant] = [
     Mutant("adam-no-second-bias-correction", K + "optim.py",
            "math.sqrt(vf[i]) / bc2_sqrt + eps", "math.sqrt(vf[i]) + eps",
            "Adam without the second moment's bias correction",
-           ("parity_tests/test_optim_trajectory.py", "tests/test_optim.py", "tests/test_adam_by_hand.py")),
+           ("parity_tests/test_optim_trajectory.py", "tests/test_optim.py", "tests/test_optim_adam.py")),
     Mutant("adamw-decay-coupled", K + "optim.py",
            "                pf[i] *= 1.0 - lr * weight_decay\n",
            "                d = d + weight_decay * pf[i]\n",

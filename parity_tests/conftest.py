@@ -1,4 +1,4 @@
-"""Hypothesis profiles (DESIGN.md), chosen with ``HYPOTHESIS_PROFILE=ci|dev|thorough``.
+"""Hypothesis profiles (notes/architecture.md), chosen with ``HYPOTHESIS_PROFILE=ci|dev|thorough``.
 
 - ``ci``: derandomized (the same examples every run), 50 examples, no deadline, failing
   examples printed as a reproduction blob;

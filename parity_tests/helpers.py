@@ -1,6 +1,6 @@
 """Tolerances, conversions and the side-by-side assertion every parity test uses.
 
-Tolerances are DESIGN.md's ("Tests and tolerances"): float64 is the gate, float32 a smoke
+Tolerances are notes/architecture.md's ("Tolerances"): float64 is the gate, float32 a smoke
 test. An element passes when
 
     |ours - theirs| <= atol + rtol * |theirs|,   atol = base_atol * max(1, max|theirs|) * sqrt(K)
@@ -59,7 +59,7 @@ class Tolerances:
         return all(mine.rtol <= ref.rtol and mine.atol <= ref.atol for mine, ref in pairs)
 
 
-# DESIGN.md: float64 forward rtol 1e-10, gradients rtol 1e-8; float32 forward atol 1e-5 / rtol
+# notes/architecture.md: float64 forward rtol 1e-10, gradients rtol 1e-8; float32 forward atol 1e-5 / rtol
 # 1e-4, gradients atol 1e-4 / rtol 1e-3. float64's base atol is 1/100 of its rtol.
 DESIGN_TOL = Tolerances(forward64=Tol(1e-10, 1e-12), grad64=Tol(1e-8, 1e-10),
                         forward32=Tol(1e-4, 1e-5), grad32=Tol(1e-3, 1e-4))
@@ -189,8 +189,8 @@ def assert_close(what: str, ours, theirs, dtype, kind: str = "forward", k_terms:
     elements with scratchnet's value beside torch's.
     """
     if not tol.no_looser_than(DESIGN_TOL):
-        raise ValueError(f"assert_close({what!r}): tolerance {tol} is looser than DESIGN.md's {DESIGN_TOL}; "
-                         "entries may only tighten it")
+        raise ValueError(f"assert_close({what!r}): tolerance {tol} is looser than notes/architecture.md's "
+                         f"{DESIGN_TOL}; entries may only tighten it")
     if int(k_terms) != k_terms or k_terms < 1:
         raise ValueError(f"assert_close({what!r}): k_terms must be a positive count of summed terms, "
                          f"got {k_terms!r}")

@@ -2,7 +2,7 @@
 its torch reference, the Hypothesis strategy that feeds both, and the tolerances.
 
 ``test_registry_complete.py`` fails, naming it, for anything public without an entry here and
-for an entry looser than DESIGN.md's tolerances. The tests that run the entries:
+for an entry looser than notes/architecture.md's tolerances. The tests that run the entries:
 
     MODULES, MODELS   test_modules.py           forward, declared shape, dX, every parameter grad
                                                 (the CNNs, "costly", in test_zoo_cnn)

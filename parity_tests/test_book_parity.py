@@ -3,7 +3,7 @@
 The two libraries share only the book's initial NumPy draws and the data formats: scratchnet
 trains in its fused kernel and monitors with NumPy, torchnet trains with autograd and monitors,
 shuffles, stops early and schedules eta in torch on its own. After training, every weight and
-bias (float64, DESIGN.md's gradient tolerance), the monitored training and evaluation costs,
+bias (float64, notes/architecture.md's gradient tolerance), the monitored training and evaluation costs,
 the accuracy lists, the printed lines and the order the training list is left in must agree.
 
 The data are hard on purpose (overlapping classes, noise, 3/4 of the pixels zero like MNIST's),
@@ -127,7 +127,7 @@ def assert_same_run(ours: Run, theirs: Run, train: list, evaluation: list, lmbda
     """Everything the two runs left agrees: parameters, momentum buffers, costs, accuracies,
     printed lines, the training list's order.
 
-    Tolerances: DESIGN.md's float64 gradient tolerance (every value here comes out of optimizer
+    Tolerances: notes/architecture.md's float64 gradient tolerance (every value here comes out of optimizer
     updates), ``K`` = the mini-batch size, the samples summed into one gradient of one step.
     """
     k = ours.mini_batch_size

@@ -127,12 +127,12 @@ def test_elsewhere_tests_exist() -> None:
 
 
 def test_no_tolerance_is_looser_than_design() -> None:
-    """Entries may tighten DESIGN.md's tolerances, never loosen them."""
+    """Entries may tighten notes/architecture.md's tolerances, never loosen them."""
     tables = {"MODULES": MODULES, "MODELS": MODELS, "LOSSES": LOSSES, "KERNELS": KERNELS,
               "OPTIMIZERS": OPTIMIZERS}
     entries = {f"{t}[{k}]": e for t, table in tables.items() for k, e in table.items()}
     loose = sorted(k for k, e in entries.items() if not e.tol.no_looser_than(DESIGN_TOL))
-    assert not loose, f"entries with tolerances looser than DESIGN.md's: {loose}"
+    assert not loose, f"entries with tolerances looser than notes/architecture.md's: {loose}"
 
 
 # Comparisons that bypass helpers.assert_close choose their own tolerance; none may in this folder.
@@ -153,7 +153,7 @@ def test_assert_close_refuses_a_looser_tolerance() -> None:
     loose = Tolerances(forward64=Tol(1e-6, 1e-12), grad64=DESIGN_TOL.grad64, forward32=DESIGN_TOL.forward32,
                        grad32=DESIGN_TOL.grad32)
     x = [1.0, 2.0]
-    with pytest.raises(ValueError, match="looser than DESIGN"):
+    with pytest.raises(ValueError, match="looser than notes/architecture.md"):
         assert_close("x", x, x, "float64", tol=loose)
     with pytest.raises(ValueError, match="k_terms"):
         assert_close("x", x, x, "float64", k_terms=0)

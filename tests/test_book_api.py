@@ -18,7 +18,7 @@ from datafiles import real_cache_has
 
 from scratchnet.book import experiments, network, network2, network3, speed
 from scratchnet.cli import book_library
-from scratchnet.kernels import fused_mlp as F
+from scratchnet.kernels import fused_mlp
 from torchnet.book import network2 as t_network2
 
 
@@ -440,12 +440,13 @@ def test_bad_input_gets_clear_errors():
     with pytest.raises(ValueError, match="SGD: epochs must be an int >= 0, got 1.5"):
         net.SGD([good], 1.5, 1, 0.1)
     with pytest.raises(ValueError, match="train_epoch: eta, lmbda and mu must be finite, got 0.1, nan"):
-        F.train_epoch(np.zeros((1, 4)), np.zeros((1, 2)), np.arange(1), 1, 0.1, float("nan"), 1, net.weights,
+        fused_mlp.train_epoch(np.zeros((1, 4)), np.zeros((1, 2)), np.arange(1), 1, 0.1, float("nan"), 1, net.weights,
                       net.biases)
     with pytest.raises(ValueError, match=r"train_epoch: X must be \(N, 4\) for layer sizes \[4, 3, 2\], got \(2, 5\)"):
-        F.train_epoch(np.zeros((2, 5)), np.zeros((2, 2)), np.arange(2), 1, 0.1, 0.0, 2, net.weights, net.biases)
+        fused_mlp.train_epoch(np.zeros((2, 5)), np.zeros((2, 2)), np.arange(2), 1, 0.1, 0.0, 2, net.weights, net.biases)
     with pytest.raises(ValueError, match=r"predict: layer 1 needs weights \(2, 3\) and 2 biases, got \(3, 3\)"):
-        F.predict(np.zeros((2, 4)), [net.weights[0], np.zeros((3, 3))], net.biases, F.SIGMOID, F.SIGMOID)
+        fused_mlp.predict(np.zeros((2, 4)), [net.weights[0], np.zeros((3, 3))], net.biases, fused_mlp.SIGMOID,
+                          fused_mlp.SIGMOID)
 
 
 @pytest.mark.skipif(not real_cache_has("mnist"), reason="MNIST not in the cache: run `scratchnet data fetch mnist`")

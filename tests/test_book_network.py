@@ -301,7 +301,7 @@ def test_bad_input_names_the_shapes():
         net.SGD([(np.zeros((20, 1)), np.zeros((4, 1)))], 1, 1, 0.1, early_stopping_n=2)
 
 
-# Test accuracies recorded in the book's fig/regularized_full.json that DESIGN.md quotes:
+# Test accuracies recorded in the book's fig/regularized_full.json that notes/architecture.md quotes:
 # epochs 1-5 and 29-30.
 BOOK_REGULARIZED_FULL = {0: 9212, 1: 9341, 2: 9375, 3: 9424, 4: 9532, 28: 9649, 29: 9561}
 
@@ -310,7 +310,7 @@ BOOK_REGULARIZED_FULL = {0: 9212, 1: 9341, 2: 9375, 3: 9424, 4: 9532, 28: 9649, 
 @pytest.mark.skipif(not real_cache_has("mnist"), reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
 @pytest.mark.parametrize("tier", ["fast", "reference"])
 def test_reproduces_the_books_regularized_full_run(capsys, tier):
-    """DESIGN.md's example: the book's seeds, 30 epochs, lmbda = 5.0, on either kernel tier (the
+    """notes/architecture.md's example: the book's seeds, 30 epochs, lmbda = 5.0, on either kernel tier (the
     fused epoch, or the matrix form on scratchnet.nn: about 17 s and 60 s on 2 cores)."""
     from scratchnet.book import mnist_loader
 

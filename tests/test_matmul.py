@@ -22,7 +22,7 @@ from scratchnet.kernels.ops import matmul
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
 EXAMPLES = {"ci": 50, "dev": 10, "thorough": 500}.get(PROFILE, 10)
 KERNELS = {"nn": gemm_nn, "nt": gemm_nt, "tn": gemm_tn}
-TOL = {np.float64: (1e-10, 0.0), np.float32: (1e-4, 1e-5)}  # (rtol, atol) per DESIGN.md
+TOL = {np.float64: (1e-10, 0.0), np.float32: (1e-4, 1e-5)}  # (rtol, atol) per notes/architecture.md
 
 
 def operands(variant: str, M: int, K: int, N: int, dtype, seed: int = 0):

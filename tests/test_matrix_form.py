@@ -4,7 +4,7 @@ on both tiers, is in ``test_book_network.py``.
 
 The two epochs sum the same terms in different orders (``fused_mlp`` sums each ``z`` from the
 nonzero pixels only, ``Linear`` over all of them), so they agree to float64 rounding, not bit for
-bit: every parameter within rtol 1e-10 after a whole epoch, the gate of DESIGN.md.
+bit: every parameter within rtol 1e-10 after a whole epoch, the gate of notes/architecture.md.
 """
 
 from __future__ import annotations

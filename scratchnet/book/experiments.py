@@ -2,7 +2,7 @@
 
 The book's figures come from its text (chapter 1's run, chapter 3's 97.92 % / 98.04 %,
 chapter 5's depths and speeds, chapter 6's table of convolutional networks) and from
-``fig/regularized_full.json`` (the values DESIGN.md quotes). That run is seeded in the book's
+``fig/regularized_full.json`` (the values notes/architecture.md quotes). That run is seeded in the book's
 ``fig/`` scripts, so ours is the same epoch for epoch; the book's other runs were not seeded (and
 chapter 6's ran on Theano), so ours agree with them in size only. Our runs seed ``random`` and
 ``np.random`` with 12345678, as the ``fig/`` scripts do.
@@ -25,7 +25,7 @@ from . import expand_mnist, mnist_loader, network, network2, network3, speed
 SEED = 12345678
 # Chapter 1's printed run, "Epoch j: correct / 10000" ([784, 30, 10], eta 3.0, mini-batch 10).
 BOOK_CH1 = {0: 9129, 1: 9295, 2: 9348, 27: 9528, 28: 9542, 29: 9534}
-# fig/regularized_full.json, test accuracy per epoch (the epochs DESIGN.md quotes).
+# fig/regularized_full.json, test accuracy per epoch (the epochs notes/architecture.md quotes).
 BOOK_REGULARIZED_FULL = {0: 9212, 1: 9341, 2: 9375, 3: 9424, 4: 9532, 28: 9649, 29: 9561}
 # Chapter 3: [784, 100, 10], lmbda 5.0, eta 0.1, validation accuracy after 30 and 60 epochs.
 BOOK_CH3_100 = {30: 0.9792, 60: 0.9804}
