@@ -327,8 +327,6 @@ KERNELS: dict[str, KernelEntry] = {
     "relu": _unary(KA.relu_forward, KA.relu_backward, torch.relu, "input", -3.0, 3.0),
     "softmax": _unary(KA.softmax_forward, KA.softmax_backward, lambda z: torch.softmax(z, 1),
                       "output", -700.0, 700.0, rowwise=True),
-    "log_softmax": _unary(KA.log_softmax_forward, KA.log_softmax_backward,
-                          lambda z: torch.log_softmax(z, 1), "output", -700.0, 700.0, rowwise=True),
     "bias_act_forward": KernelEntry(
         "bias_act", (KA.bias_act_forward,),
         ours=lambda Z, b, act: KA.bias_act_forward(Z, b, act, np.full_like(Z, np.nan)),

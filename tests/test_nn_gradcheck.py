@@ -84,14 +84,8 @@ def test_relu_kink_is_zero_and_nan_propagates() -> None:
     assert np.array_equal(relu.backward(np.full((1, 5), 3.0)), [[0.0, 0.0, 3.0, 0.0, 0.0]])
 
 
-def test_log_softmax_and_bias_kernels() -> None:
-    rng = np.random.default_rng(2)
-    Z, g = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
-    f = lambda: float((activations.log_softmax_forward(Z, np.empty_like(Z)) * g).sum())
-    L = activations.log_softmax_forward(Z, np.empty_like(Z))
-    np.testing.assert_allclose(
-        activations.log_softmax_backward(L, g, np.empty_like(g)), numeric_grad(f, Z), rtol=RTOL, atol=ATOL
-    )
+def test_bias_backward_kernel_accumulates() -> None:
+    g = np.random.default_rng(2).standard_normal((3, 5))
     db = np.full(5, 0.25)
     np.testing.assert_allclose(activations.bias_backward(g, db), 0.25 + g.sum(axis=0), rtol=1e-15)
 

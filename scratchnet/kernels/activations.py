@@ -8,12 +8,11 @@ Element-wise kernels take any C-contiguous shape; ``out``/``dZ`` have the shape 
     bias_act_forward(Z, b, act, out)                            f(Z + b), act in IDENTITY..RELU
     bias_backward(dZ, db)                                       db += sum over rows of dZ
     softmax_forward(Z, out)      softmax_backward(S, dS, dZ)    row-wise, (N, C), S saved
-    log_softmax_forward(Z, out)  log_softmax_backward(L, dL, dZ)
 
 Backward kernels take the upstream gradient ``dA = dC/dA`` and write ``dZ = dC/dZ``.
 ``relu_backward`` gives the same result from the saved output ``A = max(Z, 0)`` as from ``Z``
 (``A > 0`` exactly when ``Z > 0``), which is what PyTorch's ``threshold_backward`` uses.
-Softmax and log-softmax subtract the row maximum first, so any finite logits (``+-700`` and
+Softmax subtracts the row maximum first, so any finite logits (``+-700`` and
 beyond) give finite results.
 """
 
@@ -177,36 +176,6 @@ def softmax_backward(S, dS, dZ):
             dot += dS[n, c] * S[n, c]
         for c in range(C):
             dZ[n, c] = S[n, c] * (dS[n, c] - dot)
-    return dZ
-
-
-@njit(cache=True, fastmath=False)
-def log_softmax_forward(Z, out):
-    """Row-wise ``out[n] = Z[n] - m - log sum exp(Z[n] - m)`` with ``m = max Z[n]``; ``(N, C)``."""
-    N, C = Z.shape
-    for n in range(N):
-        m = Z[n, 0]
-        for c in range(1, C):
-            m = max(m, Z[n, c])
-        s = 0.0
-        for c in range(C):
-            s += math.exp(Z[n, c] - m)
-        lse = m + math.log(s)
-        for c in range(C):
-            out[n, c] = Z[n, c] - lse
-    return out
-
-
-@njit(cache=True, fastmath=False)
-def log_softmax_backward(L, dL, dZ):
-    """``dZ[n] = dL[n] - exp(L[n]) * sum(dL[n])`` with ``L`` the saved log-softmax ``(N, C)``."""
-    N, C = L.shape
-    for n in range(N):
-        s = 0.0
-        for c in range(C):
-            s += dL[n, c]
-        for c in range(C):
-            dZ[n, c] = dL[n, c] - math.exp(L[n, c]) * s
     return dZ
 
 
