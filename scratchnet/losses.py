@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import losses as loss_kernels
+from .kernels.vae import gaussian_kl
 from .nn.module import reuse_or_new
 
 
@@ -215,3 +216,55 @@ class BCELoss(Loss):
             )
         self._grad = grad
         return float(value)
+
+
+# --8<-- [start:vae_loss]
+class VAELoss(Loss):
+    """The VAE's negative ELBO per image, averaged over the batch (PyTorch's VAE example, ``beta``):
+
+    ``C = (1/N) sum_n [ BCE(X_hat_n, X_n) summed over the pixels + beta KL_n ]``,
+    ``KL_n = -1/2 sum_j (1 + logvar_nj - mu_nj^2 - exp(logvar_nj))``. ``X_hat``, ``X`` ``(N, 784)``
+    (``X_hat`` in [0, 1], logs clamped at -100 as torch's BCE does), ``mu``, ``logvar``
+    ``(N, latent)``. ``backward()`` returns ``(dC/dX_hat, dC/dmu, dC/dlogvar)``; after a call,
+    ``.reconstruction`` and ``.kl`` hold the two batch means (``C = reconstruction + beta kl``).
+    """
+
+    def __init__(self, beta: float = 1.0) -> None:
+        super().__init__()
+        if not (np.isfinite(beta) and beta >= 0):
+            raise ValueError(f"VAELoss: beta must be a finite number >= 0, got {beta!r}")
+        self.beta = float(beta)
+        self.reconstruction = self.kl = float("nan")
+
+    def __call__(self, X_hat: np.ndarray, X: np.ndarray, mu: np.ndarray = None,  # type: ignore[override]
+                 logvar: np.ndarray = None) -> float:
+        """``loss(X_hat, X, mu, logvar)`` is ``loss.forward(X_hat, X, mu, logvar)``."""
+        return self.forward(X_hat, X, mu, logvar)
+
+    def forward(self, X_hat: np.ndarray, X: np.ndarray, mu: np.ndarray = None,  # type: ignore[override]
+                logvar: np.ndarray = None) -> float:
+        """The value; keeps the three gradients for ``backward``."""
+        X_hat = self._predictions(X_hat, "reconstructions")
+        X = self._targets(X_hat, X.reshape(len(X), -1) if X.ndim > 2 else X)
+        if mu is None or logvar is None or mu.shape != logvar.shape or mu.ndim != 2 or len(mu) != len(X_hat):
+            raise ValueError(f"VAELoss: mu and logvar must both be ({len(X_hat)}, latent), got "
+                             f"{getattr(mu, 'shape', None)} and {getattr(logvar, 'shape', None)}")
+        N, K = X_hat.shape
+        grad = self._grad_buffer(X_hat)
+        bce_mean, bad = loss_kernels.bce_loss(X_hat, X, grad)   # mean over N K, grad / (N K)
+        if bad >= 0:
+            self._raise_non_finite(X_hat, X, "reconstructions")
+        grad *= K                                                 # summed over the pixels: / N
+        mu = np.ascontiguousarray(mu, dtype=X_hat.dtype)
+        logvar = np.ascontiguousarray(logvar, dtype=X_hat.dtype)
+        dmu, dlogvar = np.empty_like(mu), np.empty_like(logvar)
+        kl_sum = gaussian_kl(mu, logvar, self.beta / N, dmu, dlogvar)
+        self.reconstruction, self.kl = float(bce_mean * K), float(kl_sum / N)
+        self._grad = grad
+        self._latent_grads = (dmu, dlogvar)
+        return self.reconstruction + self.beta * self.kl
+
+    def backward(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[override]
+        """``(dC/dX_hat, dC/dmu, dC/dlogvar)`` of the last call."""
+        return super().backward(), *self._latent_grads
+# --8<-- [end:vae_loss]

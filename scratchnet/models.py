@@ -25,6 +25,7 @@ from .nn import (
     Sequential,
     Sigmoid,
 )
+from .nn.latent import Reparameterize
 
 
 @dataclass(frozen=True)
@@ -306,3 +307,68 @@ def build(name: str, dtype=np.float32, rng: np.random.Generator | None = None) -
     if name not in SPECS:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(SPECS)}")
     return globals()[name](dtype=dtype, rng=rng)
+
+
+# --8<-- [start:vae]
+class VAE(Module):
+    """PyTorch's VAE example, by hand: ``fc1`` (784 -> hidden, ReLU), ``fc21`` / ``fc22`` (hidden ->
+    latent: ``mu``, ``logvar``), ``fc3`` (latent -> hidden, ReLU), ``fc4`` (hidden -> 784, sigmoid).
+
+    ``forward(X, eps=None) -> (X_hat, mu, logvar)``: X ``(N, 784)`` (or images ``(N, 1, 28, 28)``),
+    ``z = mu + exp(logvar / 2) * eps`` with ``eps`` ``(N, latent)`` from the model's generator
+    unless given, ``X_hat`` ``(N, 784)`` in (0, 1). ``backward(dX_hat, dmu, dlogvar)`` accumulates
+    every parameter's gradient: the decoder's path reaches ``mu`` and ``logvar`` through ``z``,
+    and the loss's own ``dmu``, ``dlogvar`` (the KL term's) add to it there.
+    """
+
+    def __init__(self, latent_dim: int = 2, hidden: int = 400, dtype=np.float32,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if latent_dim < 1 or hidden < 1:
+            raise ValueError(f"vae: latent_dim and hidden must be positive, got {latent_dim}, {hidden}")
+        rng = rng if rng is not None else np.random.default_rng()
+        self.latent_dim, self.hidden = latent_dim, hidden
+        self.fc1 = Linear(784, hidden, dtype=dtype, rng=rng)
+        self.fc21 = Linear(hidden, latent_dim, dtype=dtype, rng=rng)
+        self.fc22 = Linear(hidden, latent_dim, dtype=dtype, rng=rng)
+        self.fc3 = Linear(latent_dim, hidden, dtype=dtype, rng=rng)
+        self.fc4 = Linear(hidden, 784, dtype=dtype, rng=rng)
+        self.relu1, self.relu3, self.sigmoid = ReLU(), ReLU(), Sigmoid()
+        self.sample = Reparameterize(rng)
+
+    def encode(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, logvar)``, each ``(N, latent)``, for images ``X``."""
+        h = self.relu1(self.fc1(X.reshape(len(X), -1)))
+        return self.fc21(h), self.fc22(h)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """``X_hat`` ``(N, 784)`` for latent points ``z`` ``(N, latent)``."""
+        return self.sigmoid(self.fc4(self.relu3(self.fc3(z))))
+
+    def forward(self, X: np.ndarray, eps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X_hat, mu, logvar)``; ``eps`` as in ``Reparameterize``."""
+        self.release()
+        mu, logvar = self.encode(X)
+        return self.decode(self.sample(mu, logvar, eps)), mu, logvar
+
+    def __call__(self, X: np.ndarray, eps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``model(X, eps)`` is ``model.forward(X, eps)``."""
+        return self.forward(X, eps)
+
+    def backward(self, dX_hat: np.ndarray, dmu: np.ndarray | None = None,  # type: ignore[override]
+                 dlogvar: np.ndarray | None = None, needs_input_grad: bool = False) -> np.ndarray | None:
+        """Accumulate every parameter's gradient from the loss's three; ``dX`` if asked."""
+        dz = self.fc3.backward(self.relu3.backward(self.fc4.backward(self.sigmoid.backward(dX_hat))))
+        dmu_z, dlogvar_z = self.sample.backward(dz)
+        if dmu is not None:
+            dmu_z += dmu
+        if dlogvar is not None:
+            dlogvar_z += dlogvar
+        dh = self.fc21.backward(dmu_z) + self.fc22.backward(dlogvar_z)
+        return self.fc1.backward(self.relu1.backward(dh), needs_input_grad=needs_input_grad)
+
+
+def vae(latent_dim: int = 2, hidden: int = 400, dtype=np.float32, rng: np.random.Generator | None = None) -> VAE:
+    """The VAE of PyTorch's example (``VAE``), ``state_dict`` keys ``fc1`` ... ``fc4``."""
+    return VAE(latent_dim, hidden, dtype=dtype, rng=rng)
+# --8<-- [end:vae]

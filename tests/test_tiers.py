@@ -338,3 +338,22 @@ def test_without_the_jit_book_mlp_and_book_conv_give_the_jitted_results(tmp_path
     for key, value in results["python"].items():
         np.testing.assert_allclose(value, results["reference"][key], rtol=1e-12, atol=1e-15, err_msg=key)
         np.testing.assert_allclose(value, results["fast"][key], rtol=1e-10, atol=1e-13, err_msg=key)
+
+
+def test_the_vae_computes_the_same_on_both_tiers():
+    """Outputs and every parameter gradient of ``models.vae`` with a shared ``eps``, float64."""
+    from scratchnet import losses, models
+
+    rng = np.random.default_rng(4)
+    X, eps = rng.random((5, 784)), rng.standard_normal((5, 2))
+    results = {}
+    for tier in ("fast", "reference"):
+        model = models.vae(hidden=40, dtype=np.float64, rng=np.random.default_rng(0))
+        loss = losses.VAELoss(beta=4.0)
+        with kernels.use(tier):
+            X_hat, mu, logvar = model(X, eps)
+            value = loss(X_hat, X, mu, logvar)
+            model.backward(*loss.backward())
+        results[tier] = [np.array(value), X_hat, mu, logvar] + [p.grad for p in model.parameters()]
+    for i, (fast, ref) in enumerate(zip(results["fast"], results["reference"], strict=True)):
+        np.testing.assert_allclose(ref, fast, rtol=1e-10, atol=1e-12, err_msg=f"array {i}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import torch
 from torch import nn
 
 from scratchnet.models import SPECS, ModelSpec
@@ -25,6 +26,8 @@ __all__ = [
     "latent3",
     "linear_mask",
     "mlp_3b1b",
+    "vae",
+    "VAE",
 ]
 
 
@@ -125,3 +128,39 @@ def build(name: str) -> nn.Sequential:
     if name not in SPECS:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(SPECS)}")
     return globals()[name]()
+
+
+# --8<-- [start:vae]
+class VAE(nn.Module):
+    """PyTorch's VAE example (``examples/vae/main.py``), with ``latent_dim`` and ``hidden`` free;
+    the same ``state_dict`` keys as ``scratchnet.models.VAE``. ``forward(X, eps=None)``."""
+
+    def __init__(self, latent_dim: int = 2, hidden: int = 400) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.fc1 = nn.Linear(784, hidden)
+        self.fc21 = nn.Linear(hidden, latent_dim)
+        self.fc22 = nn.Linear(hidden, latent_dim)
+        self.fc3 = nn.Linear(latent_dim, hidden)
+        self.fc4 = nn.Linear(hidden, 784)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h1 = torch.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
+        std = torch.exp(0.5 * logvar)
+        return mu + (torch.randn_like(std) if eps is None else eps) * std
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.fc4(torch.relu(self.fc3(z))))
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None):
+        mu, logvar = self.encode(x.reshape(len(x), 784))
+        return self.decode(self.reparameterize(mu, logvar, eps)), mu, logvar
+
+
+def vae(latent_dim: int = 2, hidden: int = 400) -> VAE:
+    """``VAE(latent_dim, hidden)``."""
+    return VAE(latent_dim, hidden)
+# --8<-- [end:vae]
