@@ -56,10 +56,15 @@ def backend_for(config: TrainConfig) -> Backend:
     ``torchnet.train`` is imported here and only for ``"torch"``, so the scratch backend never
     needs PyTorch. Raises :class:`TorchNotInstalled` (naming the extra to install) when it is missing.
     """
-    from .train import ScratchBackend
+    from .train.scratch import make_backend
 
     config = config.resolved()  # the model's defaults (optimizer, lr, ...) filled in
-    return _torch_backend_class()(config) if config.backend == "torch" else ScratchBackend(config)
+    if config.backend != "torch":
+        return make_backend(config)
+    _torch_backend_class()  # says which extra to install when torch is missing
+    from torchnet.train import make_backend as torch_backend
+
+    return torch_backend(config)
 
 
 def book_library(backend: str) -> SimpleNamespace | None:
@@ -116,7 +121,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                          momentum=args.momentum, weight_decay=args.weight_decay, augment=args.augment,
                          seed=args.seed, split_seed=args.split_seed, subset=args.subset, patience=args.patience,
-                         device=args.device, dtype=args.dtype).resolved()
+                         device=args.device, dtype=args.dtype, beta=args.beta, latent_dim=args.latent_dim).resolved()
     if args.folds is not None and args.resume:
         raise ValueError("--folds and --resume cannot be combined: resume one fold's run from its own folder")
     if config.backend == "torch":
@@ -146,8 +151,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         print(f"scratchnet: training stopped: {exc}", file=sys.stderr)
         return 2
-    print(f"done: {summary['epochs_run']} epochs, best validation accuracy {summary.get('best_val_acc', 0):.2%}, "
-          f"test accuracy {summary.get('test_acc', float('nan')):.2%}, "
+    if "best_val_acc" in summary:
+        scores = (f"best validation accuracy {summary['best_val_acc']:.2%}, "
+                  f"test accuracy {summary.get('test_acc', float('nan')):.2%}")
+    else:  # a model without accuracy (the VAE): its losses
+        scores = ", ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in summary.items()
+                           if k.startswith("test_") and isinstance(v, float))
+        scores = f"best validation loss {summary.get('best_val_loss', float('nan')):.4g}, test {scores or 'not run'}"
+    print(f"done: {summary['epochs_run']} epochs, {scores}, "
           f"{summary.get('samples_per_s', 0):,.0f} samples/s ({config.backend}); "
           f"metrics, report and checkpoints in {run_dir}")
     if summary.get("stop_reason"):
@@ -234,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL-BACKEND-TIME)")
     p_train.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.npz/best.npz")
     p_train.add_argument("--device", help="torch backend: cpu or cuda (default: cuda when present)")
+    p_train.add_argument("--beta", type=float, default=1.0, help="vae: weight of the KL term (beta-VAE; default 1)")
+    p_train.add_argument("--latent-dim", type=int, default=2, metavar="Z", help="vae: latent dimensions (default 2)")
     p_train.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                          help="floating-point type of weights and arithmetic (default: float32)")
     p_train.add_argument("--no-progress", action="store_true", help="no progress bars")

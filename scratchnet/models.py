@@ -37,7 +37,7 @@ class ModelSpec:
     augmentation (random crop of the 4-padded image and horizontal flip).
     """
 
-    loss: str  # "quadratic" | "cross_entropy_sigmoid" | "cross_entropy" | "mse_onehot"
+    loss: str  # "quadratic" | "cross_entropy_sigmoid" | "cross_entropy" | "mse_onehot" | "vae"
     optimizer: str  # "sgd" | "adam"
     lr: float
     batch_size: int
@@ -131,6 +131,16 @@ SPECS: dict[str, ModelSpec] = {
         augment=True,
         description="6 conv 3x3 (32, 32, 64 | pool | 128, 128, 256 | pool) + BatchNorm + ReLU, "
         "[16384, 512, 10]; random crop and flip: the CIFAR-10 reference CNN",
+    ),
+    "vae": ModelSpec(
+        loss="vae",
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=128,
+        epochs=10,
+        dataset="mnist",
+        description="784-400-(mu, logvar)-400-784 VAE, BCE + beta KL: PyTorch's VAE example "
+        "(--beta, --latent-dim)",
     ),
 }
 
@@ -302,7 +312,7 @@ def check_input_shape(name: str, shape: tuple[int, ...]) -> None:
                          f"got {tuple(shape)}")
 
 
-def build(name: str, dtype=np.float32, rng: np.random.Generator | None = None) -> Sequential:
+def build(name: str, dtype=np.float32, rng: np.random.Generator | None = None) -> Module:
     """The zoo model called ``name``; an unknown name lists the known ones."""
     if name not in SPECS:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(SPECS)}")

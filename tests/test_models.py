@@ -51,11 +51,11 @@ CNN_INPUT = {"book_conv": (1, 28, 28), "fashion_cnn": (1, 28, 28), "cifar_cnn": 
 
 def test_both_libraries_share_one_specs_table() -> None:
     assert tmodels.SPECS is smodels.SPECS
-    assert set(smodels.SPECS) == set(ARCHITECTURES) | set(CNN_STATE)
+    assert set(smodels.SPECS) == set(ARCHITECTURES) | set(CNN_STATE) | {"vae"}
     assert smodels.SPECS["mlp_3b1b"].batch_size == 100 and smodels.SPECS["mlp_3b1b"].lr == 0.1
     assert smodels.SPECS["linear_mask"].loss == "mse_onehot"
     for spec in smodels.SPECS.values():
-        assert spec.loss in ("quadratic", "cross_entropy_sigmoid", "cross_entropy", "mse_onehot")
+        assert spec.loss in ("quadratic", "cross_entropy_sigmoid", "cross_entropy", "mse_onehot", "vae")
         assert spec.optimizer in ("sgd", "adam") and spec.dataset in ("mnist", "fashion-mnist", "cifar10")
     book, fashion, cifar = (smodels.SPECS[n] for n in ("book_conv", "fashion_cnn", "cifar_cnn"))
     assert (book.dataset, book.optimizer, book.lr, book.batch_size, book.epochs) == ("mnist", "sgd", 0.03, 10, 60)
@@ -168,3 +168,24 @@ def test_cnn_float32_default_seeded_construction_and_torch_init(name: str) -> No
             assert m.bias is None or np.abs(m.bias.data).max() <= bound
         elif isinstance(m, snn.BatchNorm1d | snn.BatchNorm2d):
             assert (m.weight.data == 1).all() and (m.bias.data == 0).all()
+
+
+VAE_STATE = {"fc1.weight": (400, 784), "fc1.bias": (400,), "fc21.weight": (2, 400), "fc21.bias": (2,),
+             "fc22.weight": (2, 400), "fc22.bias": (2,), "fc3.weight": (400, 2), "fc3.bias": (400,),
+             "fc4.weight": (784, 400), "fc4.bias": (784,)}
+
+
+def test_the_vae_has_pytorchs_example_layout_in_both_libraries() -> None:
+    """The keys and shapes of PyTorch's VAE example (examples/vae/main.py), in its order; with
+    torch's weights and eps copied across, the same outputs (float64)."""
+    ours, theirs = smodels.build("vae", dtype=np.float64), tmodels.build("vae").double()
+    assert {k: v.shape for k, v in ours.state_dict().items()} == VAE_STATE
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == list(VAE_STATE)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(0)
+    X, eps = rng.random((3, 1, 28, 28)), rng.standard_normal((3, 2))
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(X), torch.from_numpy(eps))
+    for got, exp in zip(ours(X, eps), expected, strict=True):
+        np.testing.assert_allclose(got, exp.numpy(), rtol=1e-10, atol=1e-12)
+    assert smodels.SPECS["vae"].optimizer == "adam" and smodels.SPECS["vae"].batch_size == 128

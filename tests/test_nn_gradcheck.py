@@ -125,6 +125,22 @@ def test_zoo_model_directional_derivatives(name: str) -> None:
     model = models.build(name, dtype=np.float64, rng=rng)
     loss_name = models.SPECS[name].loss
     X = rng.random((3, *models.SPECS[name].input_shape))
+    if loss_name == "vae":  # three outputs; eps fixed, so C is a function of X and the weights
+        vae_loss, eps = losses.VAELoss(beta=3.0), rng.standard_normal((3, 2))
+        bce_target = X.copy()  # the BCE target stays put: dX is the encoder input's gradient
+
+        def C() -> float:
+            X_hat, mu, logvar = model(X, eps)
+            return vae_loss(X_hat, bce_target, mu, logvar)
+
+        model.zero_grad()
+        C()
+        dX = model.backward(*vae_loss.backward(), needs_input_grad=True)
+        for target, grad, label in [(X, dX, "dX")] + [(p.data, p.grad, k) for k, p in model.named_parameters()]:
+            v = rng.standard_normal(target.shape)
+            np.testing.assert_allclose(np.vdot(grad, v), directional(C, target, v, H), rtol=1e-5, atol=1e-10,
+                                       err_msg=f"{name}: {label}")
+        return
     if loss_name == "cross_entropy":
         loss, y = losses.CrossEntropyLoss(), rng.integers(0, 10, 3)
     else:

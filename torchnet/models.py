@@ -123,7 +123,7 @@ def cifar_cnn() -> nn.Sequential:
 # --8<-- [end:cnn_zoo]
 
 
-def build(name: str) -> nn.Sequential:
+def build(name: str) -> nn.Module:
     """The zoo model called ``name``; an unknown name lists the known ones."""
     if name not in SPECS:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(SPECS)}")

@@ -161,10 +161,68 @@ class TorchBackend:
         self.opt.load_state_dict(sd)
 
 
+# --8<-- [start:torch_vae]
+class TorchVAEBackend(TorchBackend):
+    """The zoo's ``vae`` in torch: ``torchnet.models.vae(config.latent_dim)`` and
+    ``torchnet.losses.vae_loss(..., config.beta)``; metrics as ``ScratchVAEBackend``'s."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        from .losses import vae_loss
+
+        self.device = torch.device(config.device) if config.device else default_device()
+        self.dtype = getattr(torch, config.dtype)
+        self._cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=self._cuda):
+            torch.manual_seed(config.seed)
+            self.model = models.vae(config.latent_dim).to(self.device, self.dtype)
+            self._rng_cpu, self._rng_cuda = self._get_rng()
+        self.loss_name, self.beta, self._vae_loss = "vae", config.beta, vae_loss
+        params = self.model.parameters()
+        self.opt = (torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+                    if config.optimizer == "adam" else
+                    torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay))
+
+    def _losses(self, Xt: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        with self._own_rng():  # eps from this run's stream
+            X_hat, mu, logvar = self.model(Xt)
+        loss = self._vae_loss(X_hat, Xt, mu, logvar, self.beta)
+        kl = float(-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()).detach() / len(Xt))
+        return loss, {"loss": loss.item(), "reconstruction": loss.item() - self.beta * kl, "kl": kl}
+
+    def train_step(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """One mini-batch: forward (one draw of eps), loss, autograd backward, optimizer step."""
+        self.model.train()
+        Xt = torch.from_numpy(np.ascontiguousarray(X.reshape(len(X), -1))).to(self.device, self.dtype)
+        self.opt.zero_grad()
+        loss, metrics = self._losses(Xt)
+        loss.backward()
+        self.opt.step()
+        return metrics
+
+    @torch.no_grad()
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+        """Batch means of loss, reconstruction and KL over ``X``."""
+        totals = {"loss": 0.0, "reconstruction": 0.0, "kl": 0.0}
+        for s in range(0, len(X), batch_size):
+            Xb = np.ascontiguousarray(X[s:s + batch_size].reshape(-1, 784))
+            Xt = torch.from_numpy(Xb).to(self.device, self.dtype)
+            for k, v in self._losses(Xt)[1].items():
+                totals[k] += v * len(Xt)
+        return {k: v / len(X) for k, v in totals.items()}
+
+    def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+        """A VAE makes no class predictions."""
+        raise TypeError("vae: a VAE reconstructs images and makes no class predictions")
+# --8<-- [end:torch_vae]
+
+
 def make_backend(config: TrainConfig) -> Backend:
-    """The backend ``config.backend`` names: :class:`TorchBackend` for ``"torch"``, else scratchnet's."""
+    """The backend ``config.backend`` names: :class:`TorchBackend` (:class:`TorchVAEBackend` for the
+    ``vae``) for ``"torch"``, else scratchnet's."""
     config = config.resolved()  # the model's defaults (optimizer, lr, ...) filled in
-    return TorchBackend(config) if config.backend == "torch" else ScratchBackend(config)
+    if config.backend != "torch":
+        return ScratchBackend(config)
+    return TorchVAEBackend(config) if config.model == "vae" else TorchBackend(config)
 
 
 def _to_numpy(obj: Any) -> Any:

@@ -28,11 +28,12 @@ from .checkpoints import load_checkpoint, save_checkpoint
 from .config import BACKEND_NAMES, TrainConfig
 from .crossval import cross_validate
 from .loop import Trainer, TrainingDiverged
-from .scratch import ScratchBackend, make_backend, one_hot
+from .scratch import ScratchBackend, ScratchVAEBackend, make_backend, one_hot
 
 __all__ = [
     "BACKEND_NAMES", "EVAL_BATCH_SIZE", "Backend", "Callback", "Checkpointer", "ClassificationReport",
-    "EarlyStopping", "EpochTable", "MetricsLogger", "ProgressBar", "ScratchBackend", "TrainConfig", "Trainer",
+    "EarlyStopping", "EpochTable", "MetricsLogger", "ProgressBar", "ScratchBackend", "ScratchVAEBackend",
+    "TrainConfig", "Trainer",
     "TrainingDiverged", "cross_validate", "default_callbacks", "flatten_state", "load_checkpoint",
     "make_backend", "monitored", "one_hot", "save_checkpoint", "unflatten_state",
 ]

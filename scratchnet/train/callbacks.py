@@ -196,9 +196,10 @@ class ClassificationReport(Callback):
 def default_callbacks(config: TrainConfig, progress: bool = True,
                       out: Callable[[str], None] = print) -> list[Callback]:
     """Progress bar, epoch table, test report, metrics files, checkpoints, early stopping if asked for."""
-    classes = DATASETS[config.resolved().dataset].classes
-    cbs: list[Callback] = [ProgressBar(progress), EpochTable(out), ClassificationReport(classes, out),
-                           MetricsLogger(), Checkpointer()]
+    config = config.resolved()
+    classes = DATASETS[config.dataset].classes
+    report = [] if config.model == "vae" else [ClassificationReport(classes, out)]  # a VAE has no classes
+    cbs: list[Callback] = [ProgressBar(progress), EpochTable(out), *report, MetricsLogger(), Checkpointer()]
     if config.patience:
         cbs.append(EarlyStopping(config.patience))
     return cbs

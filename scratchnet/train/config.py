@@ -37,6 +37,8 @@ class TrainConfig:
     out_dir: str = "runs"
     device: str | None = None           # torch backend: "cpu" | "cuda" (default: CUDA when present)
     dtype: str = "float32"
+    beta: float = 1.0                   # vae: the weight of the KL term (beta-VAE)
+    latent_dim: int = 2                 # vae: size of the latent space
 # --8<-- [end:config]
 
     def resolved(self) -> TrainConfig:
@@ -68,4 +70,8 @@ class TrainConfig:
             raise ValueError(f"lr must be a positive finite number, got {c.lr}")
         if not (c.weight_decay >= 0 and math.isfinite(c.weight_decay)):
             raise ValueError(f"weight_decay must be a finite number >= 0, got {c.weight_decay}")
+        if not (c.beta >= 0 and math.isfinite(c.beta)):
+            raise ValueError(f"beta must be a finite number >= 0, got {c.beta}")
+        if c.latent_dim < 1:
+            raise ValueError(f"latent_dim must be >= 1, got {c.latent_dim}")
         return c

@@ -21,6 +21,10 @@ def one_hot(y: np.ndarray, num_classes: int, dtype: np.dtype) -> np.ndarray:
 class ScratchBackend:
     """A zoo model trained with scratchnet's modules, losses and optimizers (NumPy + Numba)."""
 
+    def __new__(cls, config: TrainConfig, *args, **kwargs):
+        """``ScratchBackend(config)`` of the ``vae`` is a :class:`ScratchVAEBackend`."""
+        return super().__new__(ScratchVAEBackend if cls is ScratchBackend and config.model == "vae" else cls)
+
     def __init__(self, config: TrainConfig) -> None:
         from .. import losses, models, optim
 
@@ -101,6 +105,75 @@ class ScratchBackend:
                 m.rng.bit_generator.state = saved
 
 
+# --8<-- [start:scratch_vae]
+class ScratchVAEBackend(ScratchBackend):
+    """The zoo's ``vae``: ``models.vae(config.latent_dim)`` and ``losses.VAELoss(config.beta)``.
+
+    Its metrics are ``"loss"`` (reconstruction + beta KL per image), ``"reconstruction"`` (BCE
+    summed over the pixels) and ``"kl"``, batch means; labels are not used. The generator of
+    ``eps`` is part of :meth:`state`, so a resumed run draws what it would have drawn.
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        from .. import losses, models, optim
+
+        self.dtype = np.dtype(config.dtype)
+        self.model = models.vae(config.latent_dim, dtype=self.dtype, rng=np.random.default_rng(config.seed))
+        self.loss_name, self.loss = "vae", losses.VAELoss(config.beta)
+        if config.optimizer != "adam" and config.optimizer != "sgd":
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+        params = list(self.model.parameters())
+        self.opt = (optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay) if config.optimizer == "adam"
+                    else optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay))
+
+    def _metrics(self) -> dict[str, float]:
+        kl = self.loss.kl
+        return {"loss": self.loss.reconstruction + self.loss.beta * kl, "reconstruction": self.loss.reconstruction,
+                "kl": kl}
+
+    def train_step(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """One mini-batch of images ``(N, 1, 28, 28)``: forward (one draw of eps), loss, backward, step."""
+        self.opt.zero_grad()
+        X = X.reshape(len(X), -1).astype(self.dtype, copy=False)               # (N, 784)
+        X_hat, mu, logvar = self.model(X)
+        if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
+            return {"loss": float("nan")}
+        self.loss(X_hat, X, mu, logvar)
+        self.model.backward(*self.loss.backward())
+        self.opt.step()
+        return self._metrics()
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+        """Batch means of loss, reconstruction and KL over ``X`` (eps drawn as in training)."""
+        totals = {"loss": 0.0, "reconstruction": 0.0, "kl": 0.0}
+        for start in range(0, len(X), batch_size):
+            Xb = X[start:start + batch_size].reshape(-1, 784).astype(self.dtype, copy=False)
+            X_hat, mu, logvar = self.model(Xb)
+            if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
+                return {k: float("nan") for k in totals}
+            self.loss(X_hat, Xb, mu, logvar)
+            for k, v in self._metrics().items():
+                totals[k] += v * len(Xb)
+        return {k: v / len(X) for k, v in totals.items()}
+
+    def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+        """A VAE makes no class predictions."""
+        raise TypeError("vae: a VAE reconstructs images and makes no class predictions")
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Model, optimizer and the eps generator's state."""
+        out = super().state()
+        out["rng/vae"] = np.array(json.dumps(self.model.sample.rng.bit_generator.state))
+        return out
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`state` (a torch run's state restores the weights and Adam's moments)."""
+        super().load_state(state)
+        if "rng/vae" in state:
+            self.model.sample.rng.bit_generator.state = json.loads(str(state["rng/vae"]))
+# --8<-- [end:scratch_vae]
+
+
 def make_backend(config: TrainConfig) -> Backend:
     """The scratch backend for ``config``; any other backend is built by its own library.
 
@@ -110,4 +183,5 @@ def make_backend(config: TrainConfig) -> Backend:
     if config.backend != "scratch":
         raise ValueError(f"scratchnet builds only the 'scratch' backend, got {config.backend!r}: pass "
                          f"backend=torchnet.train.TorchBackend(config) (needs pip install 'scratchnet[torch]')")
-    return ScratchBackend(config.resolved())
+    config = config.resolved()
+    return ScratchVAEBackend(config) if config.model == "vae" else ScratchBackend(config)
