@@ -148,3 +148,28 @@ def test_vae_loss_refuses_what_it_cannot_use():
     message = r"VAELoss: mu and logvar must both be \(2, latent\), got \(2, 2\) and \(2, 3\)"
     with pytest.raises(ValueError, match=message):
         losses.VAELoss()(X, X, np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_the_zoo_sized_vae_matches_torch_on_the_threaded_kernels():
+    """hidden 400 and 96 images: the sigmoid, the BCE and Adam's update of fc1 / fc4 are big enough
+    to run their threaded twins. Loss, every gradient and the parameters after one Adam step."""
+    dtype = np.float64
+    ours, theirs = _pair(2, 400, dtype, seed=5)
+    X, eps = _batch(7, 96, 2, dtype)
+    opt, opt_t = optim.Adam(list(ours.parameters()), lr=1e-3), torch.optim.Adam(theirs.parameters(), lr=1e-3)
+    loss = losses.VAELoss(1.0)
+    X_hat, mu, logvar = ours(X, eps)
+    value = loss(X_hat, X, mu, logvar)
+    ours.backward(*loss.backward())
+    Xh_t, mu_t, lv_t = theirs(to_torch(X), to_torch(eps))
+    value_t = tlosses.vae_loss(Xh_t, to_torch(X), mu_t, lv_t)
+    value_t.backward()
+    assert_close("loss", np.array(value), value_t, dtype, k_terms=784 * 96)
+    grads = dict(theirs.named_parameters())
+    for key, p in ours.named_parameters():
+        assert_close(f"grad {key}", p.grad, grads[key].grad, dtype, kind="grad", k_terms=784 * 96)
+    opt.step()
+    opt_t.step()
+    state_t = {k: to_numpy(v) for k, v in theirs.state_dict().items()}
+    for key, value_ in ours.state_dict().items():
+        assert_close(f"{key} after one step", value_, state_t[key], dtype, kind="grad", k_terms=784 * 96)

@@ -25,15 +25,16 @@ def _twin(fn: Callable, suffix: str) -> Callable:
     return twin
 
 
-def serial_or_parallel(min_elements: int = 1 << 16, fastmath: bool | set[str] = False) -> Callable:
+def serial_or_parallel(min_elements: int = 1 << 16, fastmath: bool | set[str] = False, **options) -> Callable:
     """Decorator: ``fn`` jitted serially and with ``parallel=True``; dispatch on ``args[0].size``.
 
-    ``fastmath`` is passed to both compilations (e.g. ``{"reassoc"}`` lets a sum vectorise).
+    ``fastmath`` and any other ``njit`` options (``error_model="numpy"``) are passed to both
+    compilations (``fastmath={"reassoc"}`` lets a sum vectorise).
     """
 
     def wrap(fn: Callable) -> Callable:
-        serial = njit(cache=True, fastmath=fastmath)(fn)
-        threaded = njit(cache=True, parallel=True, fastmath=fastmath)(_twin(fn, "threaded"))
+        serial = njit(cache=True, fastmath=fastmath, **options)(fn)
+        threaded = njit(cache=True, parallel=True, fastmath=fastmath, **options)(_twin(fn, "threaded"))
 
         def dispatch(*args):
             return (threaded if args[0].size >= min_elements else serial)(*args)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, prange
+
+from .dispatch import serial_or_parallel
 
 
 # --8<-- [start:sgd_step]
@@ -43,7 +45,7 @@ def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
 
 
 # --8<-- [start:adam_step]
-@njit(cache=True, fastmath=False, error_model="numpy")
+@serial_or_parallel(error_model="numpy")  # threads share a large parameter (fc1 of the vae: 313,600)
 def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     """One ``torch.optim.Adam`` (``decoupled=False``) or ``AdamW`` (``True``) update, in place.
 
@@ -52,11 +54,16 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``, ``t = step`` (1, 2, ...).
     ``m``, ``v`` are torch's ``exp_avg`` and ``exp_avg_sq``.
     """
-    pf, gf, mf, vf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    # one view per statement: Numba 0.68's parallel compilation miscompiles the four in one
+    # tuple assignment (the loop then writes elsewhere; tests/test_dispatch.py would catch it)
+    pf = p.reshape(-1)
+    gf = g.reshape(-1)
+    mf = m.reshape(-1)
+    vf = v.reshape(-1)
     bc1 = 1.0 - beta1**step
     bc2_sqrt = math.sqrt(1.0 - beta2**step)
     step_size = lr / bc1
-    for i in range(pf.size):
+    for i in prange(pf.size):
         d = gf[i]
         if weight_decay != 0.0:
             if decoupled:
