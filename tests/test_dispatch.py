@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scratchnet.kernels import activations, batchnorm, losses, optim, pool
+from scratchnet.kernels import batchnorm, losses, optim, pool
 
 N = 1 << 17  # above every dispatch threshold: the threaded twin is the one that runs by default
 
@@ -24,13 +24,6 @@ def test_adam_step_threaded_equals_serial(weight_decay, decoupled):
     for name, a, b in zip("pmv", *results, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert not np.array_equal(results[0][0], p), "the step must move p"
-
-
-def test_sigmoid_forward_threaded_equals_serial():
-    Z = np.random.default_rng(1).standard_normal((256, 512)) * 10
-    a = activations.sigmoid_forward.serial(Z, np.empty_like(Z))
-    b = activations.sigmoid_forward.threaded(Z, np.empty_like(Z))
-    np.testing.assert_array_equal(a, b)
 
 
 def test_bce_loss_threaded_equals_serial():
