@@ -136,7 +136,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print("config: " + ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items()))
     print("data: " + ", ".join(f"{split} {len(y):,}" for split, (_, y) in data.items())
           + f" images of {config.dataset} ({'x'.join(map(str, data['train'][0].shape[1:]))})")
-    callbacks = lambda c: default_callbacks(c, progress=not args.no_progress)
+    if args.snapshot_every is not None and not args.snapshots:
+        raise ValueError("--snapshot-every needs --snapshots")
+
+    def callbacks(c: TrainConfig) -> list:
+        from .train.snapshots import Snapshots
+
+        return default_callbacks(c, progress=not args.no_progress) + ([Snapshots(args.snapshot_every)]
+                                                                       if args.snapshots else [])
     try:
         if args.folds is not None:
             cross_validate(config, data, run_dir, args.folds, callbacks, backend_factory=backend_for)
@@ -163,6 +170,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"metrics, report and checkpoints in {run_dir}")
     if summary.get("stop_reason"):
         print(summary["stop_reason"])
+    return 0
+
+
+def _cmd_viz(args: argparse.Namespace) -> int:
+    from .viz import draw
+
+    print(f"wrote {draw(args.kind, args.run_dir)}")
     return 0
 
 
@@ -250,7 +264,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                          help="floating-point type of weights and arithmetic (default: float32)")
     p_train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p_train.add_argument("--snapshots", action="store_true",
+                         help="record what the network learns for `scratchnet viz` (vae: latent means; "
+                              "latent3: hidden units; linear_mask: weights) at every epoch's end")
+    p_train.add_argument("--snapshot-every", type=int, metavar="N",
+                         help="with --snapshots, also every N batches (the first epoch's changes)")
     p_train.set_defaults(func=_cmd_train)
+
+    p_viz = sub.add_parser(
+        "viz", help="draw a picture of a run folder",
+        description="Read a run folder (metrics.csv, snapshots/) and write a picture into it.",
+        epilog="pictures: latents -> latents.gif (vae, 2-D latent, --snapshots), masks -> masks.gif "
+               "(linear_mask, --snapshots), hidden3 -> hidden3.gif (latent3, --snapshots), "
+               "curves -> curves.png (any run)")
+    p_viz.add_argument("kind", choices=["latents", "masks", "hidden3", "curves"], help="the picture")
+    p_viz.add_argument("run_dir", help="the run folder (scratchnet train ... --out DIR)")
+    p_viz.set_defaults(func=_cmd_viz)
 
     p_book = sub.add_parser(
         "book", help="run a chapter's experiments beside the book's figures",

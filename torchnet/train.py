@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from scratchnet.train import EVAL_BATCH_SIZE, Backend, ScratchBackend, TrainConfig, flatten_state, unflatten_state
 
@@ -106,6 +107,19 @@ class TorchBackend:
             total += float(self.loss(y_hat, yt)) * len(Xt)
             correct += int((y_hat.argmax(1).cpu().numpy() == y[s:s + batch_size]).sum())
         return {"loss": total / len(X), "acc": correct / len(X)}
+
+    @torch.no_grad()
+    def hidden(self, X: np.ndarray) -> np.ndarray:
+        """The narrowest hidden activations ``(N, width)`` (as ``ScratchBackend.hidden``)."""
+        self.model.eval()
+        A, best = self._tensors(X, np.zeros(0, np.int64))[0], None
+        for child in list(self.model.children())[:-1]:
+            A = child(A)
+            if isinstance(child, nn.Sigmoid | nn.Tanh | nn.ReLU) and (best is None or A.shape[1] < best.shape[1]):
+                best = A
+        if best is None:
+            raise TypeError(f"{type(self.model).__name__}: no hidden activation to show")
+        return best.cpu().numpy().astype(np.float64 if self.dtype == torch.float64 else np.float32)
 
     @torch.no_grad()
     def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
@@ -213,6 +227,17 @@ class TorchVAEBackend(TorchBackend):
     def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
         """A VAE makes no class predictions."""
         raise TypeError("vae: a VAE reconstructs images and makes no class predictions")
+
+    @torch.no_grad()
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        """The encoder's means ``mu`` ``(N, latent)`` of images ``X``."""
+        Xt = torch.from_numpy(np.ascontiguousarray(X.reshape(len(X), -1))).to(self.device, self.dtype)
+        return self.model.encode(Xt)[0].cpu().numpy()
+
+    @torch.no_grad()
+    def decode(self, Z: np.ndarray) -> np.ndarray:
+        """Images ``(N, 784)`` decoded from latent points ``Z`` ``(N, latent)``."""
+        return self.model.decode(torch.from_numpy(np.ascontiguousarray(Z)).to(self.device, self.dtype)).cpu().numpy()
 # --8<-- [end:torch_vae]
 
 

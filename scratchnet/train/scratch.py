@@ -78,6 +78,22 @@ class ScratchBackend:
         return np.concatenate([self.model(X[s:s + batch_size].astype(self.dtype, copy=False)).argmax(axis=1)
                                for s in range(0, len(X), batch_size)])
 
+    def hidden(self, X: np.ndarray) -> np.ndarray:
+        """The narrowest hidden activations ``(N, width)`` for ``X`` (latent3's 3 sigmoid units),
+        in evaluation mode: the output of the narrowest activation before the last layer."""
+        from ..nn import ReLU, Sigmoid, Tanh
+
+        self.model.eval()
+        A, best = X.astype(self.dtype, copy=False), None
+        children = list(self.model._children.values())
+        for child in children[:-1]:
+            A = child(A)
+            if isinstance(child, Sigmoid | Tanh | ReLU) and (best is None or A.shape[1] < best.shape[1]):
+                best = A.copy()
+        if best is None:
+            raise TypeError(f"{type(self.model).__name__}: no hidden activation to show")
+        return best
+
     def augment(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Random crop of the 4-padded images, then a random left-right flip (NumPy, from ``rng``)."""
         return cifar_augment(X, rng)
@@ -159,6 +175,14 @@ class ScratchVAEBackend(ScratchBackend):
     def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
         """A VAE makes no class predictions."""
         raise TypeError("vae: a VAE reconstructs images and makes no class predictions")
+
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        """The encoder's means ``mu`` ``(N, latent)`` of images ``X``."""
+        return self.model.encode(X.reshape(len(X), -1).astype(self.dtype, copy=False))[0].copy()
+
+    def decode(self, Z: np.ndarray) -> np.ndarray:
+        """Images ``(N, 784)`` in (0, 1) decoded from latent points ``Z`` ``(N, latent)``."""
+        return self.model.decode(Z.astype(self.dtype, copy=False)).copy()
 
     def state(self) -> dict[str, np.ndarray]:
         """Model, optimizer and the eps generator's state."""

@@ -1,0 +1,101 @@
+"""``scratchnet viz``: each picture from short runs of both backends, one GIF frame per snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scratchnet import cli
+from scratchnet.train import TrainConfig, Trainer
+from scratchnet.train.snapshots import Snapshots, load_snapshots, stratified
+from scratchnet.viz import draw
+from scratchnet.viz.snapshots import ellipse
+
+
+def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 10
+    X = rng.random((n, 1, 28, 28)).astype(np.float32) * 0.2
+    for i, c in enumerate(y):  # a bright block per class, so there is something to learn
+        X[i, 0, c * 2:c * 2 + 4, :] = 0.9
+    return X, y
+
+
+def run(tmp_path: Path, model: str, backend: str, every: int | None = None, **kw) -> Path:
+    data = {"train": images(60, 0), "validation": images(20, 1), "test": images(30, 2)}
+    config = TrainConfig(model=model, backend=backend, epochs=2, batch_size=20, seed=1, device="cpu", **kw).resolved()
+    if backend == "torch":
+        from torchnet.train import make_backend
+
+        backend_obj = make_backend(config)
+    else:
+        backend_obj = None
+    out = tmp_path / f"{model}-{backend}"
+    from scratchnet.train.callbacks import MetricsLogger
+
+    Trainer(config, data, out, [MetricsLogger(), Snapshots(every)], backend=backend_obj).fit()
+    return out
+
+
+def frames(path: Path) -> int:
+    with Image.open(path) as im:
+        return im.n_frames
+
+
+@pytest.mark.parametrize("backend", ["scratch", "torch"])
+def test_latents_gif_has_one_frame_per_snapshot(tmp_path: Path, backend: str):
+    out = run(tmp_path, "vae", backend, every=2)
+    snaps = load_snapshots(out)
+    assert len(snaps) == 2 * (1 + 1)                    # 3 batches an epoch: one at batch 2, one at the end
+    assert snaps[0]["latent_mu"].shape == (30, 2) and list(snaps[0]["labels"]) == sorted(np.arange(30) % 10)
+    assert frames(draw("latents", out)) == len(snaps)
+    assert draw("curves", out).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("backend", ["scratch", "torch"])
+def test_masks_and_hidden3_gifs(tmp_path: Path, backend: str):
+    masks_run = run(tmp_path, "linear_mask", backend)
+    assert load_snapshots(masks_run)[0]["weights"].shape == (10, 784)
+    assert frames(draw("masks", masks_run)) == 2
+    hidden_run = run(tmp_path, "latent3", backend)
+    H = load_snapshots(hidden_run)[-1]["hidden"]
+    assert H.shape == (30, 3) and (H > 0).all() and (H < 1).all()   # sigmoid units
+    assert frames(draw("hidden3", hidden_run)) == 2
+
+
+def test_the_two_backends_snapshot_the_same_arrays(tmp_path: Path):
+    a, b = (load_snapshots(run(tmp_path, "vae", backend)) for backend in ("scratch", "torch"))
+    assert [sorted(s) for s in a] == [sorted(s) for s in b]
+
+
+def test_a_picture_names_what_it_needs(tmp_path: Path):
+    out = run(tmp_path, "linear_mask", "scratch")
+    with pytest.raises(ValueError, match=r"hold no 'latent_mu'; this picture needs a vae run \(found \['weights'\]\)"):
+        draw("latents", out)
+    with pytest.raises(FileNotFoundError, match="no snapshots"):
+        draw("masks", tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a run folder"):
+        draw("curves", tmp_path / "missing")
+
+
+def test_stratified_takes_each_class_in_turn_and_the_ellipse_is_the_2_sigma_contour():
+    y = np.array([3, 1, 3, 1, 1, 0])
+    assert list(stratified(y, 2)) == [5, 1, 3, 0, 2]
+    cov = np.array([[4.0, 0.0], [0.0, 1.0]])
+    e = ellipse(np.array([1.0, -1.0]), cov)
+    d = e - [1.0, -1.0]
+    np.testing.assert_allclose(np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d), 4.0, rtol=1e-6)
+
+
+def test_viz_on_the_command_line(fake_mnist: bytes, tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "vae", "--epochs", "1", "--batch-size", "10", "--snapshots", "--snapshot-every", "2",
+                     "--out", str(out), "--no-progress"]) == 0
+    assert cli.main(["viz", "latents", str(out)]) == 0
+    assert f"wrote {out / 'latents.gif'}" in capsys.readouterr().out
+    assert frames(out / "latents.gif") == len(load_snapshots(out))
+    assert cli.main(["train", "vae", "--epochs", "1", "--snapshot-every", "2", "--out", str(tmp_path / "x")]) == 1
+    assert "--snapshot-every needs --snapshots" in capsys.readouterr().err
