@@ -276,8 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read a run folder (metrics.csv, snapshots/) and write a picture into it.",
         epilog="pictures: latents -> latents.gif (vae, 2-D latent, --snapshots), masks -> masks.gif "
                "(linear_mask, --snapshots), hidden3 -> hidden3.gif (latent3, --snapshots), "
-               "curves -> curves.png (any run)")
-    p_viz.add_argument("kind", choices=["latents", "masks", "hidden3", "curves"], help="the picture")
+               "curves -> curves.png (any run), traverse -> traverse.gif and .png, manifold -> manifold.png "
+               "(vae), predictions -> predictions.png (a classifier)")
+    p_viz.add_argument("kind", choices=["latents", "masks", "hidden3", "curves", "traverse", "manifold",
+                                        "predictions"], help="the picture")
     p_viz.add_argument("run_dir", help="the run folder (scratchnet train ... --out DIR)")
     p_viz.set_defaults(func=_cmd_viz)
 

@@ -99,3 +99,42 @@ def test_viz_on_the_command_line(fake_mnist: bytes, tmp_path: Path, capsys):
     assert frames(out / "latents.gif") == len(load_snapshots(out))
     assert cli.main(["train", "vae", "--epochs", "1", "--snapshot-every", "2", "--out", str(tmp_path / "x")]) == 1
     assert "--snapshot-every needs --snapshots" in capsys.readouterr().err
+
+
+def checkpointed_run(tmp_path: Path, model: str, backend: str, **kw) -> Path:
+    from scratchnet.train import Checkpointer
+    from scratchnet.train.callbacks import MetricsLogger
+
+    data = {"train": images(60, 0), "validation": images(20, 1), "test": images(30, 2)}
+    config = TrainConfig(model=model, backend=backend, epochs=1, batch_size=20, seed=1, device="cpu", **kw).resolved()
+    backend_obj = None
+    if backend == "torch":
+        from torchnet.train import make_backend
+
+        backend_obj = make_backend(config)
+    out = tmp_path / f"{model}-{backend}-ckpt"
+    Trainer(config, data, out, [MetricsLogger(), Checkpointer()], backend=backend_obj).fit()
+    return out
+
+
+@pytest.mark.parametrize("backend", ["scratch", "torch"])
+def test_traverse_and_manifold_decode_the_runs_last_weights(tmp_path: Path, backend: str):
+    """A torch run's folder is drawn by scratchnet alone: its checkpoint loads into the scratch VAE."""
+    out = checkpointed_run(tmp_path, "vae", backend, latent_dim=2)
+    assert frames(draw("traverse", out)) == 13 and (out / "traverse.png").stat().st_size > 1000
+    with Image.open(draw("manifold", out)) as im:
+        assert im.size[0] > 500
+    three = checkpointed_run(tmp_path / "z3", "vae", backend, latent_dim=3)
+    assert frames(draw("traverse", three)) == 13
+    with pytest.raises(ValueError, match="manifold.png covers a 2-D latent space, this run's has 3"):
+        draw("manifold", three)
+
+
+def test_predictions_png_of_a_classifier_run(fake_mnist: bytes, tmp_path: Path):
+    out = tmp_path / "run"
+    assert cli.main(["train", "latent3", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    with Image.open(draw("predictions", out)) as im:
+        assert im.size[0] > 500
+    vae_run = checkpointed_run(tmp_path, "vae", "scratch")
+    with pytest.raises(ValueError, match="a vae makes none"):
+        draw("predictions", vae_run)

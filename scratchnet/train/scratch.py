@@ -72,6 +72,12 @@ class ScratchBackend:
             correct += int((y_hat.argmax(axis=1) == yb).sum())
         return {"loss": total_loss / len(X), "acc": correct / len(X)}
 
+    def scores(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+        """The model's outputs ``(N, 10)`` for ``X`` (logits or sigmoid outputs), in evaluation mode."""
+        self.model.eval()
+        return np.concatenate([self.model(X[s:s + batch_size].astype(self.dtype, copy=False)).copy()
+                               for s in range(0, len(X), batch_size)])
+
     def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
         """Class predictions ``(N,)`` for ``X``, in evaluation mode."""
         self.model.eval()

@@ -7,6 +7,9 @@ run folder, the same from a scratch run as from a torch one:
     masks    -> masks.gif     linear_mask's ten weight vectors as 28 x 28 images
     hidden3  -> hidden3.gif   latent3's three hidden units, test digits as points in 3-D
     curves   -> curves.png    loss and accuracy (or the VAE's losses) per epoch
+    traverse -> traverse.gif, traverse.png   each VAE latent swept from -3 to 3, decoded
+    manifold -> manifold.png  the decoded grid over a 2-D latent space
+    predictions -> predictions.png   test images with guess and truth, confident mistakes first
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .curves import curves
+from .model import manifold, predictions, traverse
 from .snapshots import hidden3, latents, masks
 
-COMMANDS = {"latents": latents, "masks": masks, "hidden3": hidden3, "curves": curves}
+COMMANDS = {"latents": latents, "masks": masks, "hidden3": hidden3, "curves": curves, "traverse": traverse,
+            "manifold": manifold, "predictions": predictions}
 
 
 def draw(kind: str, run_dir: str | Path) -> Path:
