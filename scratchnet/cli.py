@@ -140,10 +140,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ValueError("--snapshot-every needs --snapshots")
 
     def callbacks(c: TrainConfig) -> list:
-        from .train.snapshots import Snapshots
+        from .train.snapshots import Snapshots, StepLog
 
-        return default_callbacks(c, progress=not args.no_progress) + ([Snapshots(args.snapshot_every)]
-                                                                       if args.snapshots else [])
+        extra = ([Snapshots(args.snapshot_every)] if args.snapshots else []) + \
+            ([StepLog(args.log_every)] if args.log_every else [])
+        return default_callbacks(c, progress=not args.no_progress) + extra
     try:
         if args.folds is not None:
             cross_validate(config, data, run_dir, args.folds, callbacks, backend_factory=backend_for)
@@ -269,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "latent3: hidden units; linear_mask: weights) at every epoch's end")
     p_train.add_argument("--snapshot-every", type=int, metavar="N",
                          help="with --snapshots, also every N batches (the first epoch's changes)")
+    p_train.add_argument("--log-every", type=int, metavar="N",
+                         help="in the first epoch, log the metrics every N batches (steps.csv), each time "
+                              "with an evaluation")
     p_train.set_defaults(func=_cmd_train)
 
     p_viz = sub.add_parser(

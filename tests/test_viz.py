@@ -138,3 +138,21 @@ def test_predictions_png_of_a_classifier_run(fake_mnist: bytes, tmp_path: Path):
     vae_run = checkpointed_run(tmp_path, "vae", "scratch")
     with pytest.raises(ValueError, match="a vae makes none"):
         draw("predictions", vae_run)
+
+
+def test_step_log_records_the_first_epoch_every_n_batches_and_curves_draws_it(tmp_path: Path):
+    from scratchnet.train.callbacks import MetricsLogger
+    from scratchnet.train.snapshots import StepLog
+
+    data = {"train": images(60, 0), "validation": images(20, 1)}
+    config = TrainConfig(model="vae", epochs=2, batch_size=10, seed=1).resolved()
+    out = tmp_path / "steps"
+    Trainer(config, data, out, [MetricsLogger(), StepLog(2)]).fit()
+    import csv
+
+    rows = list(csv.DictReader(open(out / "steps.csv")))
+    assert [int(r["batch"]) for r in rows] == [2, 4, 6]             # 6 batches in epoch 1; none in epoch 2
+    assert {"train_kl", "val_kl", "val_reconstruction"} <= set(rows[0])
+    assert draw("curves", out).stat().st_size > 1000
+    with pytest.raises(ValueError, match="every must be a positive number of batches, got 0"):
+        StepLog(0)

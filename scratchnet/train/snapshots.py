@@ -1,4 +1,5 @@
-"""Snapshots for the pictures (``scratchnet viz``): what the network has learnt, at a cadence.
+"""Snapshots for the pictures (``scratchnet viz``): what the network has learnt, at a cadence;
+and :class:`StepLog`, the metrics every N batches of the first epoch (``steps.csv``).
 
 Each snapshot is one ``.npz`` in ``RUN_DIR/snapshots/`` (``0001.npz``, ``0002.npz``, ...), written
 to a temporary file and renamed, holding the epoch and the batch it was taken after (0 for the epoch's end) and:
@@ -14,6 +15,7 @@ Either backend writes the same arrays, so every picture comes out of either run 
 
 from __future__ import annotations
 
+import csv
 import io
 from typing import TYPE_CHECKING
 
@@ -88,3 +90,44 @@ def load_snapshots(run_dir) -> list[dict[str, np.ndarray]]:
     if not files:
         raise FileNotFoundError(f"{Path(run_dir) / 'snapshots'}: no snapshots (train with --snapshots to take them)")
     return [dict(np.load(f)) for f in files]
+
+
+# --8<-- [start:step_log]
+class StepLog(Callback):
+    """``steps.csv``: every ``every`` batches of the first epoch, the mean of each training metric
+    over those batches and every metric of the evaluation split (``val_``), so the changes inside
+    the first epoch show (a VAE's KL: high, near zero, a sharp rise, a slow one)."""
+
+    def __init__(self, every: int, epochs: int = 1) -> None:
+        if every < 1:
+            raise ValueError(f"StepLog: every must be a positive number of batches, got {every}")
+        self.every, self.epochs = every, epochs
+        self.sums: dict[str, float] = {}
+        self.batch, self.seen, self.epoch = 0, 0, 0
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int, num_batches: int) -> None:
+        self.epoch, self.batch, self.sums, self.seen = epoch, 0, {}, 0
+
+    def on_batch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        if self.epoch > self.epochs:
+            return
+        self.batch += 1
+        self.sums = {k: self.sums.get(k, 0.0) + v for k, v in metrics.items()}
+        self.seen += 1
+        if self.batch % self.every:
+            return
+        from .backend import EVAL_BATCH_SIZE
+
+        Xv, yv = trainer.data[trainer.eval_split]
+        val = trainer.backend.evaluate(Xv, yv, EVAL_BATCH_SIZE)
+        row = {"epoch": self.epoch, "batch": self.batch, **{f"train_{k}": v / self.seen for k, v in self.sums.items()},
+               **{f"val_{k}": v for k, v in val.items()}}
+        self.sums, self.seen = {}, 0
+        path = trainer.run_dir / "steps.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+# --8<-- [end:step_log]
