@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench notes lint mutants mutants-tool clean-cache clean-venv
+.PHONY: demo test bench notes figures lint mutants mutants-tool clean-cache clean-venv
 export NO_MKDOCS_2_WARNING := 1
 
 # (Re)install only when pyproject.toml changed since the last install.
@@ -27,6 +27,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-json=benchmark.json
 	$(BIN)/python benchmarks/report.py benchmark.json
+
+# The notes' pictures (notes/figures/): short real runs of the vae, latent3 and linear_mask on
+# MNIST (a few minutes on two cores); commit the results only when each stays under 1 MB.
+figures: $(STAMP)
+	$(BIN)/python -m scratchnet.viz.figures --out notes/figures
 
 notes: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site

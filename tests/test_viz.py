@@ -49,7 +49,8 @@ def frames(path: Path) -> int:
 def test_latents_gif_has_one_frame_per_snapshot(tmp_path: Path, backend: str):
     out = run(tmp_path, "vae", backend, every=2)
     snaps = load_snapshots(out)
-    assert len(snaps) == 2 * (1 + 1)                    # 3 batches an epoch: one at batch 2, one at the end
+    assert len(snaps) == 1 + 2 * (1 + 1)    # before training; per epoch (3 batches) one at batch 2, one at the end
+    assert int(snaps[0]["epoch"]) == 0 and int(snaps[-1]["epoch"]) == 2
     assert snaps[0]["latent_mu"].shape == (30, 2) and list(snaps[0]["labels"]) == sorted(np.arange(30) % 10)
     assert frames(draw("latents", out)) == len(snaps)
     assert draw("curves", out).stat().st_size > 1000
@@ -59,11 +60,11 @@ def test_latents_gif_has_one_frame_per_snapshot(tmp_path: Path, backend: str):
 def test_masks_and_hidden3_gifs(tmp_path: Path, backend: str):
     masks_run = run(tmp_path, "linear_mask", backend)
     assert load_snapshots(masks_run)[0]["weights"].shape == (10, 784)
-    assert frames(draw("masks", masks_run)) == 2
+    assert frames(draw("masks", masks_run)) == 3       # before training, after each of 2 epochs
     hidden_run = run(tmp_path, "latent3", backend)
     H = load_snapshots(hidden_run)[-1]["hidden"]
     assert H.shape == (30, 3) and (H > 0).all() and (H < 1).all()   # sigmoid units
-    assert frames(draw("hidden3", hidden_run)) == 2
+    assert frames(draw("hidden3", hidden_run)) == 3
 
 
 def test_the_two_backends_snapshot_the_same_arrays(tmp_path: Path):
@@ -156,3 +157,14 @@ def test_step_log_records_the_first_epoch_every_n_batches_and_curves_draws_it(tm
     assert draw("curves", out).stat().st_size > 1000
     with pytest.raises(ValueError, match="every must be a positive number of batches, got 0"):
         StepLog(0)
+
+
+def test_make_figures_on_a_subset(fake_mnist: bytes, tmp_path: Path):
+    """The notes' pictures command, end to end on a small MNIST file: every picture it copies."""
+    from scratchnet.viz import figures
+
+    out = tmp_path / "figures"
+    assert figures.main(["--out", str(out), "--runs", str(tmp_path / "runs"), "--epochs", "1", "--subset", "40"]) == 0
+    expected = {target for _, _, _, pictures in figures.RUNS for _, _, target in pictures}
+    assert {p.name for p in out.iterdir()} == expected
+    assert all(p.stat().st_size < 1_000_000 for p in out.iterdir())

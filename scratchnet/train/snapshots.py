@@ -2,7 +2,8 @@
 and :class:`StepLog`, the metrics every N batches of the first epoch (``steps.csv``).
 
 Each snapshot is one ``.npz`` in ``RUN_DIR/snapshots/`` (``0001.npz``, ``0002.npz``, ...), written
-to a temporary file and renamed, holding the epoch and the batch it was taken after (0 for the epoch's end) and:
+to a temporary file and renamed, holding the epoch and the batch it was taken after (0 for the
+epoch's end; the first snapshot, epoch 0, is the untrained network) and:
 
 - ``latent_mu`` ``(n, latent)``: the VAE encoder's means of a fixed, class-stratified set of test
   images (``labels`` ``(n,)``), when the backend can ``encode``;
@@ -35,6 +36,7 @@ def stratified(y: np.ndarray, per_class: int = PER_CLASS) -> np.ndarray:
     return np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])
 
 
+# --8<-- [start:snapshots]
 class Snapshots(Callback):
     """Takes a snapshot at the end of every epoch and, with ``every`` set, every ``every`` batches."""
 
@@ -51,6 +53,9 @@ class Snapshots(Callback):
         folder = trainer.run_dir / "snapshots"
         folder.mkdir(exist_ok=True)
         self.count = len(list(folder.glob("*.npz")))  # a resumed run continues the numbering
+        if self.count == 0 and trainer.start_epoch == 1:
+            self.epoch = self.batch = 0
+            self.take(trainer)  # snapshot 1: the untrained network (epoch 0)
 
     def on_epoch_start(self, trainer: Trainer, epoch: int, num_batches: int) -> None:
         self.epoch, self.batch = epoch, 0
@@ -80,6 +85,7 @@ class Snapshots(Callback):
         buf = io.BytesIO()
         np.savez(buf, epoch=self.epoch, batch=self.batch, labels=self.y, **arrays)
         atomic_write(trainer.run_dir / "snapshots" / f"{self.count:04d}.npz", buf.getvalue())
+# --8<-- [end:snapshots]
 
 
 def load_snapshots(run_dir) -> list[dict[str, np.ndarray]]:

@@ -25,7 +25,7 @@ def frame(fig) -> Image.Image:
     """The figure as an RGB image; the figure is closed."""
     plt = pyplot()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
+    fig.savefig(buf, format="png", dpi=64)
     plt.close(fig)
     buf.seek(0)
     return Image.open(buf).convert("RGB")

@@ -17,6 +17,8 @@ def _need(snapshots: list[dict], key: str, run_dir: Path, model: str) -> None:
 
 
 def _title(s: dict) -> str:
+    if int(s["epoch"]) == 0:
+        return "before training"
     return f"epoch {int(s['epoch'])}" + (f", batch {int(s['batch'])}" if int(s["batch"]) else "")
 
 
@@ -58,12 +60,15 @@ def latents(run_dir: Path) -> Path:
 
 
 def masks(run_dir: Path) -> Path:
-    """``masks.gif``: linear_mask's ten weight vectors as 28 x 28 images (red +, blue -), per snapshot."""
+    """``masks.gif``: what linear_mask's ten weight vectors have learnt, as 28 x 28 images (red +,
+    blue -), per snapshot: ``W - W_0``, the change since the untrained network (snapshot 0), so
+    the random initial weights of pixels that are always dark (MNIST's border) do not hide it."""
     snaps = load_snapshots(run_dir)
     _need(snaps, "weights", run_dir, "linear_mask")
+    W0 = snaps[0]["weights"] if int(snaps[0]["epoch"]) == 0 else np.zeros_like(snaps[0]["weights"])
     plt, frames = pyplot(), []
     for s in snaps:
-        W = s["weights"]
+        W = s["weights"] - W0
         m = float(np.abs(W).max()) or 1.0
         fig, axes = plt.subplots(2, 5, figsize=(7.5, 3.4))
         for d, ax in enumerate(axes.flat):
