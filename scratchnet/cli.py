@@ -177,6 +177,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_viz(args: argparse.Namespace) -> int:
     from .viz import draw
 
+    if args.follow:
+        if args.kind != "curves":
+            raise ValueError(f"--follow redraws curves.png; {args.kind} is drawn once")
+        from .viz.curves import follow
+
+        follow(Path(args.run_dir))
+        return 0
     print(f"wrote {draw(args.kind, args.run_dir)}")
     return 0
 
@@ -285,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_viz.add_argument("kind", choices=["latents", "masks", "hidden3", "curves", "traverse", "manifold",
                                         "predictions"], help="the picture")
     p_viz.add_argument("run_dir", help="the run folder (scratchnet train ... --out DIR)")
+    p_viz.add_argument("--follow", action="store_true",
+                       help="curves: redraw as a run in progress appends epochs, until it finishes")
     p_viz.set_defaults(func=_cmd_viz)
 
     p_book = sub.add_parser(

@@ -168,3 +168,31 @@ def test_make_figures_on_a_subset(fake_mnist: bytes, tmp_path: Path):
     expected = {target for _, _, _, pictures in figures.RUNS for _, _, target in pictures}
     assert {p.name for p in out.iterdir()} == expected
     assert all(p.stat().st_size < 1_000_000 for p in out.iterdir())
+
+
+def test_per_class_accuracy_reaches_the_csv_and_curves_and_follow_stops_when_the_run_ends(
+        fake_mnist: bytes, tmp_path: Path, capsys):
+    import csv
+
+    out = tmp_path / "run"
+    assert cli.main(["train", "latent3", "--epochs", "2", "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "val_acc_3" not in text                                  # the table stays narrow
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert [f"val_acc_{c}" for c in range(10)] == [k for k in rows[0] if k.startswith("val_acc_")]
+    values = [float(rows[-1][f"val_acc_{c}"]) for c in range(10)]
+    assert all(0.0 <= v <= 1.0 or np.isnan(v) for v in values) and sum(not np.isnan(v) for v in values) >= 5
+    assert cli.main(["viz", "curves", str(out), "--follow"]) == 0   # a finished run: one draw, then done
+    assert capsys.readouterr().out.count("redrew") == 1
+    assert cli.main(["viz", "masks", str(out), "--follow"]) == 1
+    assert "--follow redraws curves.png; masks is drawn once" in capsys.readouterr().err
+
+
+def test_follow_gives_up_after_its_timeout_on_a_run_that_never_finishes(tmp_path: Path):
+    from scratchnet.viz.curves import follow
+
+    (tmp_path / "metrics.csv").write_text("epoch,train_loss,val_loss\n1,2.0,2.1\n")
+    (tmp_path / "metrics.json").write_text('{"summary": {}}')
+    lines: list[str] = []
+    follow(tmp_path, interval=0.01, timeout=0.05, out=lines.append)
+    assert len(lines) == 1 and (tmp_path / "curves.png").is_file()

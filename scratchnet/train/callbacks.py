@@ -101,6 +101,8 @@ class EpochTable(Callback):
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
         columns = []
         for name in row:
+            if name.startswith("val_acc_"):
+                continue  # per-class accuracies: in metrics.csv and curves.png, too many for a table
             width, spec = self._format(name)
             columns.append((name, max(width, len(self.LABELS.get(name, name))), spec))
         if not self.header_done:
@@ -162,6 +164,19 @@ class EarlyStopping(Callback):
                 trainer.stop_reason = f"early stopping: no better {describe(name)} for {self.patience} epochs"
 
 
+class PerClassAccuracy(Callback):
+    """Adds ``val_acc_<c>`` (the accuracy on each class of the evaluation split; NaN for a class
+    the split lacks) to every epoch's row, for ``metrics.csv`` and ``curves.png``; put it before
+    the callbacks that write the row."""
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        X, y = trainer.data[trainer.eval_split]
+        guess = trainer.backend.predict(X, EVAL_BATCH_SIZE)
+        for c in range(len(DATASETS[trainer.config.dataset].classes)):
+            mask = y == c
+            row[f"val_acc_{c}"] = float((guess[mask] == c).mean()) if mask.any() else float("nan")  # no such image
+
+
 # --8<-- [start:report]
 class ClassificationReport(Callback):
     """At the end of a run: per-class precision / recall / F1 on the test split (else the
@@ -195,11 +210,14 @@ class ClassificationReport(Callback):
 
 def default_callbacks(config: TrainConfig, progress: bool = True,
                       out: Callable[[str], None] = print) -> list[Callback]:
-    """Progress bar, epoch table, test report, metrics files, checkpoints, early stopping if asked for."""
+    """Progress bar, per-class accuracy, epoch table, test report, metrics files, checkpoints, early
+    stopping if asked for."""
     config = config.resolved()
     classes = DATASETS[config.dataset].classes
-    report = [] if config.model == "vae" else [ClassificationReport(classes, out)]  # a VAE has no classes
-    cbs: list[Callback] = [ProgressBar(progress), EpochTable(out), *report, MetricsLogger(), Checkpointer()]
+    classifier = config.model != "vae"  # a VAE has no classes
+    per_class = [PerClassAccuracy()] if classifier else []
+    report = [ClassificationReport(classes, out)] if classifier else []
+    cbs: list[Callback] = [ProgressBar(progress), *per_class, EpochTable(out), *report, MetricsLogger(), Checkpointer()]
     if config.patience:
         cbs.append(EarlyStopping(config.patience))
     return cbs
