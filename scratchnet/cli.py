@@ -141,9 +141,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     def callbacks(c: TrainConfig) -> list:
         from .train.snapshots import Snapshots, StepLog
+        from .train.tensorboard import TensorBoard
 
         extra = ([Snapshots(args.snapshot_every)] if args.snapshots else []) + \
-            ([StepLog(args.log_every)] if args.log_every else [])
+            ([StepLog(args.log_every)] if args.log_every else []) + \
+            ([TensorBoard(args.tensorboard)] if args.tensorboard else [])
         return default_callbacks(c, progress=not args.no_progress) + extra
     try:
         if args.folds is not None:
@@ -280,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--log-every", type=int, metavar="N",
                          help="in the first epoch, log the metrics every N batches (steps.csv), each time "
                               "with an evaluation")
+    p_train.add_argument("--tensorboard", metavar="DIR",
+                         help="also write TensorBoard event files into DIR (tensorboard --logdir DIR)")
     p_train.set_defaults(func=_cmd_train)
 
     p_viz = sub.add_parser(
