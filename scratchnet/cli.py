@@ -193,7 +193,9 @@ def _cmd_viz(args: argparse.Namespace) -> int:
 def _cmd_book(args: argparse.Namespace) -> int:
     from .book.experiments import run_chapter
 
-    run_chapter(args.chapter, quick=args.quick, backend=args.backend, lib=book_library(args.backend))
+    out_dir = Path(args.out) if args.out else Path("runs") / f"book-{args.chapter}"
+    run_chapter(args.chapter, quick=args.quick, backend=args.backend, lib=book_library(args.backend),
+                out_dir=out_dir)
     return 0
 
 
@@ -314,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_book.add_argument("--backend", choices=["scratch", "torch"], default="scratch",
                         help="the book's code on scratchnet (scratchnet.book) or on torch (torchnet.book, "
                              "needs the torch extra)")
+    p_book.add_argument("--out", metavar="DIR",
+                        help="where the chapter's plots go (default runs/book-CHAPTER; ch5: speeds.png)")
     p_book.set_defaults(func=_cmd_book)
     return parser
 

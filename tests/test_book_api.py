@@ -463,3 +463,18 @@ def test_mnist_loader_formats_are_the_books():
     x0, y0 = training_data[0]
     assert x0.shape == (784, 1) and y0.shape == (10, 1) and y0.sum() == 1.0 and int(y0.argmax()) == y[0]
     assert isinstance(validation_data[0][1], int) and isinstance(test_data[0][1], int) and test_data[0][1] == yt[0]
+
+
+def test_ch5_writes_its_speed_plot_into_out_dir(tmp_path):
+    """The speeds of learning per hidden layer, drawn from the very numbers the chapter printed."""
+    from PIL import Image
+
+    lines: list[str] = []
+    result = experiments.run_chapter("ch5", quick=True, out=lines.append, data=chapter_data(), out_dir=tmp_path)
+    assert f"wrote {tmp_path / 'speeds.png'}" in lines
+    with Image.open(tmp_path / "speeds.png") as im:
+        assert im.size[0] > 800                                   # three panels side by side
+    assert sorted(k for k in result if isinstance(k, int)) == [2, 3, 4]
+    quiet: list[str] = []
+    experiments.run_chapter("ch5", quick=True, out=quiet.append, data=chapter_data())
+    assert not any(line.startswith("wrote ") for line in quiet)  # no out_dir: nothing written

@@ -15,6 +15,7 @@ import io
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -302,12 +303,16 @@ CHAPTERS = {"ch1": ch1, "ch3": ch3, "ch5": ch5, "ch6": ch6}
 
 
 def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
-                out: Callable[[str], None] = print, data: tuple | None = None, lib: Any = None) -> dict:
+                out: Callable[[str], None] = print, data: tuple | None = None, lib: Any = None,
+                out_dir: str | Path | None = None) -> dict:
     """Run ``chapter`` (ch1, ch3, ch5, ch6); print our figures beside the book's; return ours.
 
     ``backend`` labels the run (``"scratch"`` or ``"torch"``); ``lib`` holds the modules
     ``network``, ``network2``, ``network3`` to run (default: scratchnet.book's; a torch run must
     pass torchnet.book's, e.g. ``scratchnet.cli.book_library("torch")``).
+
+    ``out_dir``: where the chapter's plots go (ch5: ``speeds.png``, the speed of learning of
+    each hidden layer); none are written without it.
 
     ``quick``: a few epochs on a subset (a minute or two), not comparable with the book. ``data``
     defaults to ``mnist_loader.load_data_wrapper()``; for ch6, to ``network3.load_data_shared()``
@@ -334,5 +339,9 @@ def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
     start = time.perf_counter()
     out(f"== {chapter} ({backend}{', quick' if quick else ''}; seed {SEED})")
     result = run()
+    if out_dir is not None and chapter == "ch5":
+        from ..viz.book import speeds
+
+        out(f"wrote {speeds(result, Path(out_dir) / 'speeds.png')}")
     out(f"({time.perf_counter() - start:.1f} s)")
     return result
