@@ -67,36 +67,26 @@ def _column_data(X: np.ndarray, Y: np.ndarray) -> list:
     return [(x.reshape(-1, 1), y.reshape(-1, 1)) for x, y in zip(X, Y, strict=True)]
 
 
+# (module, the book's update_mini_batch arguments after the batch, SGD's keyword arguments)
+BOOK_STEPS = {"network": (network, (3.0,), {}), "network2-L2": (network2, (0.5, 5.0, 10), {"lmbda": 5.0})}
+
+
 @pytest.mark.parametrize("tier", ["fast", "reference"])
-def test_network_sgd_on_either_tier_takes_the_books_per_sample_step(tier):
-    """One epoch of one mini-batch = ``update_mini_batch``, the book's sum of per-sample backprops."""
+@pytest.mark.parametrize("book", sorted(BOOK_STEPS))
+def test_sgd_on_either_tier_takes_the_books_per_sample_step(book, tier):
+    """One epoch of one mini-batch = ``update_mini_batch``, the book's sum of per-sample backprops
+    (network2: with its L2 decay, n = the 10 training images)."""
+    module, update_args, sgd_kwargs = BOOK_STEPS[book]
     X, Y, _, _, _ = _problem(5, sizes=(20, 6, 4), n=10)
     data = _column_data(X.astype(np.float64), Y)
     np.random.seed(3)
-    book = network.Network([20, 6, 4])
-    ours = network.Network([20, 6, 4])
-    ours.weights, ours.biases = [w.copy() for w in book.weights], [b.copy() for b in book.biases]
-    book.update_mini_batch(data, 3.0)
+    reference, ours = module.Network([20, 6, 4]), module.Network([20, 6, 4])
+    ours.weights, ours.biases = [w.copy() for w in reference.weights], [b.copy() for b in reference.biases]
+    reference.update_mini_batch(data, *update_args)
     random.seed(0)
     with kernels.use(tier):
-        ours.SGD(list(data), 1, 10, 3.0)
-    for got, exp in zip(ours.weights + ours.biases, book.weights + book.biases, strict=True):
-        np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("tier", ["fast", "reference"])
-def test_network2_sgd_on_either_tier_takes_the_books_per_sample_step_with_l2(tier):
-    X, Y, _, _, _ = _problem(6, sizes=(20, 6, 4), n=10)
-    data = _column_data(X.astype(np.float64), Y)
-    np.random.seed(4)
-    book = network2.Network([20, 6, 4])
-    ours = network2.Network([20, 6, 4])
-    ours.weights, ours.biases = [w.copy() for w in book.weights], [b.copy() for b in book.biases]
-    book.update_mini_batch(data, 0.5, 5.0, len(data))
-    random.seed(0)
-    with kernels.use(tier):
-        ours.SGD(list(data), 1, 10, 0.5, lmbda=5.0)
-    for got, exp in zip(ours.weights + ours.biases, book.weights + book.biases, strict=True):
+        ours.SGD(list(data), 1, 10, update_args[0], **sgd_kwargs)
+    for got, exp in zip(ours.weights + ours.biases, reference.weights + reference.biases, strict=True):
         np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-14)
 
 

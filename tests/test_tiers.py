@@ -269,14 +269,14 @@ def _zoo_steps(name: str, tier: str, steps: int = 2) -> tuple[list[float], dict[
     """Two training steps of zoo model ``name`` in float64 on a fixed small batch."""
     from scratchnet import models
     from scratchnet.train import TrainConfig
-    from scratchnet.train.scratch import ScratchBackend
+    from scratchnet.train.scratch import make_backend
 
     config = TrainConfig(model=name, dtype="float64", seed=0).resolved()
     rng = np.random.default_rng(1)
     X = rng.random((4, *models.SPECS[name].input_shape))
     y = np.array([0, 1, 2, 3])
     with kernels.use(tier):
-        backend = ScratchBackend(config)
+        backend = make_backend(config)
         losses = [backend.train_step(X, y)["loss"] for _ in range(steps)]
     return losses, backend.state()
 

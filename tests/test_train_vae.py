@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scratchnet import cli
-from scratchnet.train import Checkpointer, ScratchBackend, ScratchVAEBackend, TrainConfig, Trainer
+from scratchnet.train import Checkpointer, ScratchVAEBackend, TrainConfig, Trainer
 
 
 def images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +95,7 @@ def test_the_torch_backend_trains_the_vae_with_the_same_metrics(tmp_path: Path):
 
 def test_a_vae_makes_no_class_predictions_and_checks_its_settings():
     with pytest.raises(TypeError, match="vae: a VAE reconstructs images and makes no class predictions"):
-        ScratchBackend(config().resolved()).predict(np.zeros((2, 784)))
+        ScratchVAEBackend(config().resolved()).predict(np.zeros((2, 784)))
     with pytest.raises(ValueError, match=r"beta must be a finite number >= 0, got -1.0"):
         config(beta=-1.0).resolved()
     with pytest.raises(ValueError, match=r"latent_dim must be >= 1, got 0"):

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scratchnet.train import EVAL_BATCH_SIZE, Backend, ScratchBackend, TrainConfig, flatten_state, unflatten_state
+from scratchnet.train import EVAL_BATCH_SIZE, Backend, TrainConfig, flatten_state, unflatten_state
+from scratchnet.train import make_backend as scratch_backend
 
 from . import default_device, models
 
@@ -51,10 +52,10 @@ class TorchBackend:
         self._cuda = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=self._cuda):  # the caller's global generator is left alone
             torch.manual_seed(config.seed)
-            self.model = getattr(models, config.model)().to(self.device, self.dtype)
+            self.model = self._new_model(config).to(self.device, self.dtype)
             self._rng_cpu, self._rng_cuda = self._get_rng()
         self.loss_name = spec.loss
-        self.loss = make_loss(spec.loss)
+        self.loss = self._new_loss(config)
         if config.optimizer == "sgd":
             self.opt = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
                                        weight_decay=config.weight_decay)
@@ -62,6 +63,12 @@ class TorchBackend:
             self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         else:
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+
+    def _new_model(self, config: TrainConfig) -> nn.Module:
+        return getattr(models, config.model)()
+
+    def _new_loss(self, config: TrainConfig):
+        return make_loss(self.loss_name)
 
     def _tensors(self, X: np.ndarray, y: np.ndarray, num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
         Xt = torch.from_numpy(np.ascontiguousarray(X)).to(self.device, self.dtype)
@@ -180,26 +187,19 @@ class TorchVAEBackend(TorchBackend):
     """The zoo's ``vae`` in torch: ``torchnet.models.vae(config.latent_dim)`` and
     ``torchnet.losses.vae_loss(..., config.beta)``; metrics as ``ScratchVAEBackend``'s."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def _new_model(self, config: TrainConfig) -> nn.Module:
+        return models.vae(config.latent_dim)
+
+    def _new_loss(self, config: TrainConfig):
         from .losses import vae_loss
 
-        self.device = torch.device(config.device) if config.device else default_device()
-        self.dtype = getattr(torch, config.dtype)
-        self._cuda = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=self._cuda):
-            torch.manual_seed(config.seed)
-            self.model = models.vae(config.latent_dim).to(self.device, self.dtype)
-            self._rng_cpu, self._rng_cuda = self._get_rng()
-        self.loss_name, self.beta, self._vae_loss = "vae", config.beta, vae_loss
-        params = self.model.parameters()
-        self.opt = (torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-                    if config.optimizer == "adam" else
-                    torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay))
+        self.beta = config.beta
+        return vae_loss
 
     def _losses(self, Xt: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         with self._own_rng():  # eps from this run's stream
             X_hat, mu, logvar = self.model(Xt)
-        loss = self._vae_loss(X_hat, Xt, mu, logvar, self.beta)
+        loss = self.loss(X_hat, Xt, mu, logvar, self.beta)
         kl = float(-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()).detach() / len(Xt))
         return loss, {"loss": loss.item(), "reconstruction": loss.item() - self.beta * kl, "kl": kl}
 
@@ -246,7 +246,7 @@ def make_backend(config: TrainConfig) -> Backend:
     ``vae``) for ``"torch"``, else scratchnet's."""
     config = config.resolved()  # the model's defaults (optimizer, lr, ...) filled in
     if config.backend != "torch":
-        return ScratchBackend(config)
+        return scratch_backend(config)
     return TorchVAEBackend(config) if config.model == "vae" else TorchBackend(config)
 
 

@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..data.datasets import DATASETS
@@ -111,17 +112,21 @@ class EpochTable(Callback):
         self.out("  ".join(f"{row[n]:>{w}{s}}" for n, w, s in columns))
 
 
+def append_csv_row(path: Path, row: dict) -> None:
+    """Append ``row`` to the CSV file ``path``, with a header of its keys when the file is new."""
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
 class MetricsLogger(Callback):
     """``metrics.csv`` (one row per epoch) and ``metrics.json`` (config, rows, summary)."""
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
-        path = trainer.run_dir / "metrics.csv"
-        new = not path.exists()
-        with open(path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv_row(trainer.run_dir / "metrics.csv", row)
         self._write_json(trainer)
 
     def on_fit_end(self, trainer: Trainer) -> None:

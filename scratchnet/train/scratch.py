@@ -21,19 +21,13 @@ def one_hot(y: np.ndarray, num_classes: int, dtype: np.dtype) -> np.ndarray:
 class ScratchBackend:
     """A zoo model trained with scratchnet's modules, losses and optimizers (NumPy + Numba)."""
 
-    def __new__(cls, config: TrainConfig, *args, **kwargs):
-        """``ScratchBackend(config)`` of the ``vae`` is a :class:`ScratchVAEBackend`."""
-        return super().__new__(ScratchVAEBackend if cls is ScratchBackend and config.model == "vae" else cls)
-
     def __init__(self, config: TrainConfig) -> None:
-        from .. import losses, models, optim
+        from .. import models, optim
 
-        spec = models.SPECS[config.model]
         self.dtype = np.dtype(config.dtype)
-        self.model = getattr(models, config.model)(dtype=self.dtype, rng=np.random.default_rng(config.seed))
-        self.loss_name = spec.loss
-        self.loss = {"quadratic": losses.QuadraticCost, "cross_entropy_sigmoid": losses.CrossEntropyCost,
-                     "cross_entropy": losses.CrossEntropyLoss, "mse_onehot": losses.MSELoss}[spec.loss]()
+        self.loss_name = models.SPECS[config.model].loss
+        self.model = self._new_model(config)
+        self.loss = self._new_loss(config)
         params = list(self.model.parameters())
         if config.optimizer == "sgd":
             self.opt = optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
@@ -41,6 +35,17 @@ class ScratchBackend:
             self.opt = optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
         else:
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+
+    def _new_model(self, config: TrainConfig):
+        from .. import models
+
+        return getattr(models, config.model)(dtype=self.dtype, rng=np.random.default_rng(config.seed))
+
+    def _new_loss(self, config: TrainConfig):
+        from .. import losses
+
+        return {"quadratic": losses.QuadraticCost, "cross_entropy_sigmoid": losses.CrossEntropyCost,
+                "cross_entropy": losses.CrossEntropyLoss, "mse_onehot": losses.MSELoss}[self.loss_name]()
 
     def _targets(self, y: np.ndarray, num_classes: int) -> np.ndarray:
         return y if self.loss_name == "cross_entropy" else one_hot(y, num_classes, self.dtype)
@@ -136,17 +141,15 @@ class ScratchVAEBackend(ScratchBackend):
     ``eps`` is part of :meth:`state`, so a resumed run draws what it would have drawn.
     """
 
-    def __init__(self, config: TrainConfig) -> None:
-        from .. import losses, models, optim
+    def _new_model(self, config: TrainConfig):
+        from .. import models
 
-        self.dtype = np.dtype(config.dtype)
-        self.model = models.vae(config.latent_dim, dtype=self.dtype, rng=np.random.default_rng(config.seed))
-        self.loss_name, self.loss = "vae", losses.VAELoss(config.beta)
-        if config.optimizer != "adam" and config.optimizer != "sgd":
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
-        params = list(self.model.parameters())
-        self.opt = (optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay) if config.optimizer == "adam"
-                    else optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay))
+        return models.vae(config.latent_dim, dtype=self.dtype, rng=np.random.default_rng(config.seed))
+
+    def _new_loss(self, config: TrainConfig):
+        from .. import losses
+
+        return losses.VAELoss(config.beta)
 
     def _metrics(self) -> dict[str, float]:
         kl = self.loss.kl

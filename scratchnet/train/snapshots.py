@@ -16,14 +16,13 @@ Either backend writes the same arrays, so every picture comes out of either run 
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..data.sources import atomic_write
-from .callbacks import Callback
+from .callbacks import Callback, append_csv_row
 
 if TYPE_CHECKING:
     from .loop import Trainer
@@ -129,11 +128,5 @@ class StepLog(Callback):
         row = {"epoch": self.epoch, "batch": self.batch, **{f"train_{k}": v / self.seen for k, v in self.sums.items()},
                **{f"val_{k}": v for k, v in val.items()}}
         self.sums, self.seen = {}, 0
-        path = trainer.run_dir / "steps.csv"
-        new = not path.exists()
-        with open(path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv_row(trainer.run_dir / "steps.csv", row)
 # --8<-- [end:step_log]
