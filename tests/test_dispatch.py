@@ -17,9 +17,10 @@ def test_adam_step_threaded_equals_serial(weight_decay, decoupled):
     p, g = rng.standard_normal(N), rng.standard_normal(N)
     m0, v0 = rng.standard_normal(N) * 0.1, rng.random(N) * 0.01
     results = []
-    for kernel in (optim.adam_step.serial, optim.adam_step.threaded):
+    for kernel in (optim.adam_update.serial, optim.adam_update.threaded):
         pp, m, v = p.copy(), m0.copy(), v0.copy()
-        kernel(pp, g, m, v, 3e-3, 0.9, 0.999, 1e-8, weight_decay, decoupled, 3)
+        kernel(pp, g, m, v, 3e-3 / (1 - 0.9**3), 0.1, 0.999, 1e-3, (1 - 0.999**3) ** 0.5, 1e-8,
+               weight_decay, 1 - 3e-3 * weight_decay, decoupled)
         results.append((pp, m, v))
     for name, a, b in zip("pmv", *results, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=name)

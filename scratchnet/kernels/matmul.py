@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
-from .microkernel import MR, NV, VECTOR_BYTES, allow_wide_vectors, copy_strip, tile, tile_narrow
+from .microkernel import MR, NV, VECTOR_BYTES, copy_strip, tile, tile_narrow
+from .vmath import wide_vectors
 
 KC = 256                   # depths per packed block (a KC x NR panel of B stays in L1)
 MC = 128                   # rows of op(A) per packed block (MC x KC stays in L2)
@@ -182,16 +182,6 @@ def _gemm(A, a_trans, B, b_trans, out, beta):
 # --8<-- [end:gemm_dispatch]
 
 
-@intrinsic
-def _wide_vectors(typingctx):
-    """Let LLVM vectorise the calling function with 512-bit registers (see allow_wide_vectors)."""
-    def codegen(context, builder, sig, args):
-        allow_wide_vectors(builder)
-        return context.get_dummy_value()
-
-    return types.none(), codegen
-
-
 @njit(cache=True, fastmath=False)
 def _scale_rows(out, beta, r0, r1):
     """out[r0:r1] *= beta, where beta == 0 means overwrite (old values, even NaN, ignored)."""
@@ -214,7 +204,7 @@ def _nt_dots(A, B, out, beta):
     Depth is cut in KC chunks so A's chunk stays in L1 while B streams through once; each
     B row chunk is dotted with four A rows at a time (one load of b feeds four FMAs).
     """
-    _wide_vectors()
+    wide_vectors()
     M, K = A.shape
     N = B.shape[0]
     _scale_rows(out, beta, 0, M)
