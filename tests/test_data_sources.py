@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scratchnet.data import ChecksumError, DatasetNotFoundError
+from scratchnet.data.errors import DataWarning
 from scratchnet.data.sources import (
     DirectorySource,
     FileSpec,
@@ -53,21 +54,34 @@ def test_first_working_source_wins_and_is_cached(tmp_path: Path):
     assert data == PAYLOAD and where.startswith("cache") and offline.calls == 1
 
 
-def test_checksum_mismatch_in_cache_names_file_and_both_digests_and_sets_it_aside(tmp_path: Path):
+def test_checksum_mismatch_in_cache_is_set_aside_and_fetched_again_from_the_next_source(tmp_path: Path):
     cache = tmp_path / "cache"
     bad = b"tampered" + PAYLOAD
     put(cache, gzip.compress(bad))
     later = DirectorySource(tmp_path / "system", "system copy")
     put(tmp_path / "system", gzip.compress(PAYLOAD))
+    with pytest.warns(DataWarning) as record:
+        data, where = fetch_file(SPEC, cache, [DirectorySource(cache, "cache"), later], remedy="x")
+    assert data == PAYLOAD and where.startswith("system copy")
+    assert len(record) == 1
+    msg = str(record[0].message)
+    assert str(cache / SPEC.name) in msg and SPEC.sha256 in msg and hashlib.sha256(bad).hexdigest() in msg
+    assert f"set aside at {cache / (SPEC.name + '.corrupt')}" in msg and "fetched again from system copy" in msg
+    assert gzip.decompress((cache / (SPEC.name + ".corrupt")).read_bytes()) == bad
+    assert gzip.decompress((cache / SPEC.name).read_bytes()) == PAYLOAD  # healed in place
+
+
+def test_checksum_mismatch_with_no_other_source_names_file_both_digests_and_remedy(tmp_path: Path):
+    cache = tmp_path / "cache"
+    bad = b"tampered" + PAYLOAD
+    put(cache, gzip.compress(bad))
     with pytest.raises(ChecksumError) as info:
-        fetch_file(SPEC, cache, [DirectorySource(cache, "cache"), later], remedy="run scratchnet data fetch")
+        fetch_file(SPEC, cache, [DirectorySource(cache, "cache"), Unavailable("offline")],
+                   remedy="run scratchnet data fetch")
     msg = str(info.value)
     assert SPEC.name in msg and SPEC.sha256 in msg and hashlib.sha256(bad).hexdigest() in msg
-    assert "run scratchnet data fetch" in msg
+    assert "offline" in msg and msg.rstrip().endswith("Remedy: run scratchnet data fetch")
     assert not (cache / SPEC.name).exists() and (cache / (SPEC.name + ".corrupt")).is_file()
-    # the bad file is not re-used: the next call goes past the (now empty) cache
-    data, where = fetch_file(SPEC, cache, [DirectorySource(cache, "cache"), later], remedy="x")
-    assert data == PAYLOAD and where.startswith("system copy")
 
 
 def test_mismatch_in_a_system_copy_is_left_in_place_and_not_cached(tmp_path: Path):
@@ -135,3 +149,33 @@ def test_truncated_file_in_the_cache_is_a_format_error_naming_it(tmp_path: Path)
     put(cache, raw[: len(raw) // 3])
     with pytest.raises(DataFormatError, match=rf"{SPEC.name}: gzip stream is truncated"):
         fetch_file(SPEC, cache, [DirectorySource(cache, "cache")], remedy="x")
+    assert (cache / (SPEC.name + ".corrupt")).read_bytes() == raw[: len(raw) // 3]
+
+
+def test_truncated_file_in_the_cache_is_fetched_again_from_the_next_source(tmp_path: Path):
+    cache = tmp_path / "cache"
+    raw = gzip.compress(PAYLOAD)
+    put(cache, raw[: len(raw) // 3])
+    put(tmp_path / "mirror", raw)
+    chain = [DirectorySource(cache, "cache"), Unavailable("offline"),
+             URLSource((tmp_path / "mirror").as_uri() + "/{name}", progress=False)]
+    with pytest.warns(DataWarning) as record:
+        data, where = fetch_file(SPEC, cache, chain, remedy="x")
+    assert data == PAYLOAD and "upstream URL" in where and len(record) == 1
+    message = str(record[0].message)
+    assert "gzip stream is truncated" in message and "fetched again from upstream URL" in message
+    assert (cache / SPEC.name).read_bytes() == raw and (cache / (SPEC.name + ".corrupt")).is_file()
+
+
+def test_a_damaged_download_is_set_aside_and_the_next_source_tried(tmp_path: Path):
+    cache = tmp_path / "cache"
+    raw = gzip.compress(PAYLOAD)
+    put(tmp_path / "bad-mirror", raw[:-20])  # truncated on the server
+    put(tmp_path / "system", raw)
+    chain = [DirectorySource(cache, "cache"),
+             URLSource((tmp_path / "bad-mirror").as_uri() + "/{name}", progress=False),
+             DirectorySource(tmp_path / "system", "system copy")]
+    with pytest.warns(DataWarning, match="fetched again from system copy"):
+        data, where = fetch_file(SPEC, cache, chain, remedy="x")
+    assert data == PAYLOAD and (cache / (SPEC.name + ".corrupt")).read_bytes() == raw[:-20]
+    assert (cache / SPEC.name).read_bytes() == raw

@@ -27,6 +27,7 @@ from .sources import (
     WheelSource,
     atomic_write,
     download,
+    set_aside,
 )
 
 Arrays = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -44,7 +45,9 @@ class Dataset:
 
     ``sources(cache_dir, data_dir)`` gives the chain for this machine; ``decode`` turns the
     verified decompressed files into uint8 images ``(N, C, H, W)`` and int64 labels; pixel
-    values are ``k / scale``.
+    values are ``k / scale``. ``validate(data, path)``, when given, checks one file's structure
+    (raising :class:`DataFormatError`) for files the contract records no digest of, so a damaged
+    copy is set aside and fetched again instead of being decoded.
     """
 
     name: str
@@ -56,6 +59,7 @@ class Dataset:
     remedy: str
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
+    validate: Callable[[bytes, str], object] | None = None
 
 
 # ----------------------------------------------------------------------------- MNIST
@@ -131,34 +135,68 @@ CIFAR_FILES = tuple(FileSpec(f"data_batch_{i}", None) for i in range(1, 6)) + (F
 
 
 class TarballSource(Source):
-    """The upstream CIFAR-10 tarball: downloaded once, MD5-checked, members extracted on demand."""
+    """The CIFAR-10 tarball, MD5-checked, its members extracted on demand.
 
-    def __init__(self, url: str, md5: str, member_dir: str, cache_dir: Path) -> None:
+    With ``download=True`` (the upstream source) the tarball is downloaded, checked and kept in
+    ``cache_dir``. With ``download=False`` (the cached tarball) only the copy already in
+    ``cache_dir`` is used: a copy failing its MD5 (damaged, truncated) is set aside as
+    ``.corrupt`` and :class:`ChecksumError` sends the chain on to the upstream source.
+    """
+
+    def __init__(self, url: str, md5: str, member_dir: str, cache_dir: Path, *, download: bool = True) -> None:
         self.url, self.md5, self.member_dir, self.cache_dir = url, md5, member_dir, cache_dir
-        self.description = f"upstream tarball {url}"
+        self.download = download
+        self.tarball = cache_dir / url.rsplit("/", 1)[-1]
+        self.description = f"upstream tarball {url}" if download else f"cached tarball {self.tarball}"
+        self._verified: tuple[int, int] | None = None  # (size, mtime_ns) of the copy last found intact
 
     def locate(self, spec: FileSpec, workdir: Path) -> Path:
-        import hashlib
-
-        tarball = self.cache_dir / self.url.rsplit("/", 1)[-1]
-        if not tarball.is_file():
-            partial = workdir / tarball.name
+        if self.download:
+            partial = workdir / self.tarball.name
             try:
                 download(self.url, partial)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 raise SourceUnavailable(f"{self.url}: {getattr(exc, 'reason', exc)}") from exc
-            digest = hashlib.md5(partial.read_bytes()).hexdigest()
+            digest = _md5(partial)
             if digest != self.md5:
-                raise ChecksumError(f"{tarball.name}: MD5 expected {self.md5}, actual {digest}; "
-                                    "the download was discarded. Remedy: try again later.")
-            atomic_write(tarball, partial.read_bytes())
-        with tarfile.open(tarball) as tf:
-            member = tf.extractfile(f"{self.member_dir}/{spec.name}")
-            if member is None:
-                raise SourceUnavailable(f"{tarball} has no {self.member_dir}/{spec.name}")
-            dest = workdir / spec.name
-            dest.write_bytes(member.read())
+                raise ChecksumError(f"{self.url} failed its checksum (MD5 expected {self.md5}, "
+                                    f"actual {digest}); the download was discarded")
+            atomic_write(self.tarball, partial.read_bytes())
+            tarball = partial
+        else:
+            tarball = self.tarball
+            if not tarball.is_file():
+                raise SourceUnavailable(f"no {tarball.name} in {self.cache_dir}")
+            stat = tarball.stat()
+            if (stat.st_size, stat.st_mtime_ns) != self._verified:
+                digest = _md5(tarball)
+                if digest != self.md5:
+                    aside = set_aside(tarball)
+                    raise ChecksumError(f"{tarball} failed its checksum (MD5 expected {self.md5}, "
+                                        f"actual {digest}); set aside at {aside}")
+                self._verified = (stat.st_size, stat.st_mtime_ns)
+        try:
+            with tarfile.open(tarball) as tf:
+                member = tf.extractfile(f"{self.member_dir}/{spec.name}")
+                if member is None:
+                    raise KeyError(spec.name)
+                dest = workdir / spec.name
+                dest.write_bytes(member.read())
+        except KeyError:
+            raise SourceUnavailable(f"{tarball} has no {self.member_dir}/{spec.name}") from None
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise DataFormatError(f"{tarball}: not a readable tar.gz ({type(exc).__name__}: {exc})") from exc
         return dest
+
+
+def _md5(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _cifar_sources(cache_dir: Path, data_dir: Path | None) -> list[Source]:
@@ -166,7 +204,8 @@ def _cifar_sources(cache_dir: Path, data_dir: Path | None) -> list[Source]:
     if data_dir is not None:
         for d in (data_dir, data_dir / CIFAR_DIR):
             chain.append(DirectorySource(d, "directory given"))
-    return chain + [TarballSource(CIFAR_URL, CIFAR_TAR_MD5, CIFAR_DIR, cache_dir)]
+    return chain + [TarballSource(CIFAR_URL, CIFAR_TAR_MD5, CIFAR_DIR, cache_dir, download=False),
+                    TarballSource(CIFAR_URL, CIFAR_TAR_MD5, CIFAR_DIR, cache_dir)]
 
 
 def _decode_cifar(files: dict[str, bytes]) -> Arrays:
@@ -197,7 +236,8 @@ DATASETS: dict[str, Dataset] = {
         ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
         remedy="download cifar-10-python.tar.gz, unpack it and run "
                "`scratchnet data fetch cifar10 --from DIR` (DIR holds the data_batch_* files)",
-        notes="the 'python version' batches: 50k train / 10k test, pixels k/255"),
+        notes="the 'python version' batches: 50k train / 10k test, pixels k/255",
+        validate=read_cifar_batch),
 }
 
 

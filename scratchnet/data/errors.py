@@ -17,3 +17,11 @@ class ChecksumError(DataError):
 
 class DataFormatError(DataError):
     """A file is truncated or malformed (bad gzip, IDX header, pickle layout, CIFAR batch)."""
+
+
+class DataWarning(UserWarning):
+    """A damaged cache file was healed: set aside as ``.corrupt`` and rebuilt or fetched again.
+
+    One warning per call of ``load`` / ``fetch`` / ``info``, naming each file, the expected and
+    the actual digest, where the bad copy was set aside and where the good one came from.
+    """

@@ -28,8 +28,7 @@ def decompress(path: Path, raw: bytes) -> bytes:
         return gzip.decompress(raw)
     except EOFError as exc:
         raise DataFormatError(
-            f"{path}: gzip stream is truncated ({len(raw)} bytes on disk; {exc}). "
-            "Delete it and fetch again: scratchnet data fetch NAME"
+            f"{path}: gzip stream is truncated ({len(raw)} bytes on disk; {exc})"
         ) from exc
     except (OSError, zlib.error) as exc:
         raise DataFormatError(f"{path}: not a valid gzip file ({exc})") from exc

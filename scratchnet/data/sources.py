@@ -4,6 +4,8 @@ A :class:`FileSpec` names one file and the SHA-256 of its *decompressed* bytes. 
 hands back a local path holding the file (gzip or plain) or raises :class:`SourceUnavailable`
 with the reason; :func:`fetch_file` walks the chain, verifies, and keeps a copy in the cache
 (written to a temporary file and renamed, so an interrupted run never leaves half a file).
+A damaged or truncated copy is never used: it is set aside as ``<name>.corrupt`` (when it lies
+in the cache or was just downloaded) and the chain goes on to the next source.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ChecksumError, DatasetNotFoundError
+from .errors import ChecksumError, DataError, DataFormatError, DatasetNotFoundError, DataWarning
 from .formats import decompress
 
 CONNECT_TIMEOUT_S = float(os.environ.get("SCRATCHNET_CONNECT_TIMEOUT", "5"))
@@ -42,7 +44,11 @@ class SourceUnavailable(Exception):
 
 
 class Source:
-    """A place a file may come from. ``locate`` returns a readable local path or raises."""
+    """A place a file may come from. ``locate`` returns a readable local path or raises.
+
+    :class:`SourceUnavailable` means "not here"; :class:`ChecksumError` or
+    :class:`DataFormatError` means "here, but damaged" (the chain moves on in both cases).
+    """
 
     description: str = "source"
 
@@ -185,17 +191,52 @@ def write_verified(path: Path, data: bytes, manifest_path: Path, manifest: dict)
     return manifest
 
 
-# --8<-- [start:fetch_file]
-def fetch_file(spec: FileSpec, cache_dir: Path, sources: Sequence[Source],
-               remedy: str) -> tuple[bytes, str]:
-    """Return ``(decompressed bytes, description of the source)`` for ``spec``.
+@dataclass(frozen=True)
+class Fetched:
+    """What :func:`fetch_verified` found: the decompressed ``data``, the ``source`` that gave it,
+    the SHA-256 of the bytes now kept in the cache (``stored_sha256``), and one ``notes`` line per
+    damaged copy met on the way (each naming the file, both digests and where it was set aside)."""
 
-    Tries ``sources`` in order. The first that has the file wins; its bytes are verified
-    against ``spec.sha256`` (of the decompressed bytes) and, unless they came from the cache,
-    stored in ``cache_dir`` under ``spec.name``. A mismatch is never skipped over: the bad file
-    is set aside (when it is ours to move) and :class:`ChecksumError` names both digests.
+    data: bytes
+    source: str
+    stored_sha256: str
+    notes: tuple[str, ...]
+
+
+def set_aside(path: Path, cache_dir: Path | None = None, name: str | None = None) -> Path:
+    """Move a damaged file out of the way, never to be re-used; return its new path.
+
+    A file in the cache becomes ``<name>.corrupt`` beside itself; a file in a temporary folder
+    (a download) goes to ``cache_dir / (name + ".corrupt")`` so it can be inspected.
     """
-    tried = []
+    if cache_dir is not None and name:
+        aside = cache_dir / f"{name}.corrupt"
+    else:
+        aside = path.with_name(path.name + ".corrupt")
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), aside)
+    return aside
+
+
+# --8<-- [start:fetch_file]
+def fetch_verified(spec: FileSpec, cache_dir: Path, sources: Sequence[Source], remedy: str, *,
+                   expected: str | None = None,
+                   validate: Callable[[bytes, str], object] | None = None) -> Fetched:
+    """Walk ``sources`` in order for ``spec`` and return the first intact copy (see :class:`Fetched`).
+
+    A copy is intact when its decompressed bytes have the SHA-256 ``spec.sha256`` (or, when the
+    contract records none, ``expected``: the digest the cache manifest recorded) and, if given,
+    ``validate(data, path)`` raises no :class:`DataFormatError`. A damaged or truncated copy is
+    never used: one in the cache (or a download) is set aside as ``.corrupt``, one elsewhere is
+    left in place, and the walk goes on to the next source. The intact copy is stored in
+    ``cache_dir`` unless it came from there. Nothing is warned about here: the caller reports
+    ``notes``. When no source has an intact copy the error lists every source and why: a
+    :class:`ChecksumError` or :class:`DataFormatError` if some copy was damaged, else
+    :class:`DatasetNotFoundError`; each ends with ``remedy``.
+    """
+    want = spec.sha256 or expected
+    tried: list[str] = []
+    damage: list[DataError] = []
     for source in sources:
         with tempfile.TemporaryDirectory(prefix="scratchnet-") as tmp:
             try:
@@ -203,27 +244,72 @@ def fetch_file(spec: FileSpec, cache_dir: Path, sources: Sequence[Source],
             except SourceUnavailable as exc:
                 tried.append(f"  - {source}: {exc}")
                 continue
+            except (ChecksumError, DataFormatError) as exc:  # the source found its copy damaged
+                tried.append(f"  - {source}: {exc}")
+                damage.append(exc)
+                continue
             raw = path.read_bytes()
-            data = decompress(path, raw)
-            digest = sha256_hex(data)
-            if spec.sha256 is not None and digest != spec.sha256:
-                ours = path.is_relative_to(cache_dir) or path.is_relative_to(tmp)
-                where = path
-                if ours:
-                    where = cache_dir / (spec.name + ".corrupt")
-                    cache_dir.mkdir(parents=True, exist_ok=True)
-                    shutil.move(str(path), where)
-                raise ChecksumError(
-                    f"{spec.name} from {source} failed its checksum (SHA-256 of the decompressed "
-                    f"bytes):\n  expected {spec.sha256}\n  actual   {digest}\n"
-                    f"The file was {'set aside at' if ours else 'left in place at'} {where}; "
-                    f"it will not be used. Remedy: {remedy}"
-                )
+            try:
+                data = decompress(path, raw)
+                digest = sha256_hex(data)
+                if want is not None and digest != want:
+                    raise ChecksumError(f"{path} failed its checksum (SHA-256 of the decompressed bytes "
+                                        f"expected {want}, actual {digest})")
+                if validate is not None:
+                    validate(data, str(path))
+            except (ChecksumError, DataFormatError) as exc:
+                if path.is_relative_to(cache_dir):
+                    fate = f"set aside at {set_aside(path)}"
+                elif path.is_relative_to(tmp):
+                    fate = f"set aside at {set_aside(path, cache_dir, spec.name)}"
+                else:
+                    fate = f"left in place at {path}"
+                note = f"{exc}; {fate}"
+                tried.append(f"  - {source}: {note}")
+                damage.append(type(exc)(note))
+                continue
             if not path.is_relative_to(cache_dir):
                 atomic_write(cache_dir / spec.name, raw)
-            return data, str(source)
+            return Fetched(data, str(source), sha256_hex(raw), tuple(str(d) for d in damage))
+    if damage:
+        raise type(damage[0])(
+            f"no intact copy of {spec.name} could be found (a damaged copy is never used). "
+            "Sources tried, in order:\n" + "\n".join(tried) + f"\nRemedy: {remedy}")
     raise DatasetNotFoundError(
         f"{spec.name} could not be found. Sources tried, in order:\n" + "\n".join(tried)
         + f"\nRemedy: {remedy}"
     )
 # --8<-- [end:fetch_file]
+
+
+def healed_note(name: str, fetched: Fetched) -> str:
+    """One line saying which damaged copies of ``name`` were set aside and where it came from again."""
+    return "; ".join(fetched.notes) + f"; {name} fetched again from {fetched.source}"
+
+
+def fetch_file(spec: FileSpec, cache_dir: Path, sources: Sequence[Source], remedy: str, *,
+               expected: str | None = None,
+               validate: Callable[[bytes, str], object] | None = None) -> tuple[bytes, str]:
+    """Return ``(decompressed bytes, description of the source)`` for ``spec``.
+
+    Tries ``sources`` in order (see :func:`fetch_verified`): the first intact copy wins and,
+    unless it came from the cache, is stored in ``cache_dir`` under ``spec.name``. A damaged or
+    truncated copy is never used: it is set aside as ``.corrupt`` (when it is ours to move) and
+    the next source is tried; when a later source heals it, one :class:`DataWarning` names the
+    file, both digests and where each copy went. No intact copy anywhere is an error.
+    """
+    fetched = fetch_verified(spec, cache_dir, sources, remedy, expected=expected, validate=validate)
+    if fetched.notes:
+        warn_data(healed_note(spec.name, fetched))
+    return fetched.data, fetched.source
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_data(message: str) -> None:
+    """Issue a :class:`DataWarning` attributed to the first caller outside ``scratchnet.data``."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DataWarning, stacklevel=level)

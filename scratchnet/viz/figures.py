@@ -22,7 +22,7 @@ RUNS = [
     ("vae", {"beta": 10.0}, 100, [("latents", "latents.gif", "beta10-latents.gif"),
                                  ("manifold", "manifold.png", "beta10-manifold.png")]),
     ("latent3", {}, None, [("hidden3", "hidden3.gif", "latent3-hidden3.gif")]),
-    ("linear_mask", {"lr": 0.05}, None, [("masks", "masks.gif", "linear-mask-masks.gif")]),
+    ("linear_mask", {}, None, [("masks", "masks.gif", "linear-mask-masks.gif")]),
 ]
 
 
