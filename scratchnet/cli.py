@@ -7,6 +7,11 @@
     scratchnet book ch1 --quick                      # the book's experiments beside its figures
     scratchnet book ch6 --quick                      # chapter 6's conv nets (in full: hours)
 
+Ctrl-C (SIGINT) or SIGTERM during ``train`` or ``book`` stops it within a mini-batch, prints one
+line saying where and the command that resumes it, and exits with 130 (SIGINT) or 143 (SIGTERM);
+a second signal exits at once. Every run folder holds ``config.json``: the resolved options, the
+command line, the versions and the time.
+
 This is the only place scratchnet reaches torchnet, and only inside the functions that handle
 ``--backend torch`` (:func:`backend_for`, :func:`book_library`): the library takes a backend or a
 book library as a parameter, so ``pip install scratchnet`` works without PyTorch.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -109,35 +115,102 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _option_names(args: argparse.Namespace) -> list[str]:
+    return list(getattr(args, "_options", ()))
+
+
+def _without(argv: Sequence[str], drop: Sequence[str], options: Sequence[str]) -> list[str]:
+    """``argv`` without the options ``drop`` (``--out DIR``, ``--out=DIR`` or an abbreviation
+    argparse would accept, like ``--res``) and their values."""
+    out, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        name, eq, _ = token.partition("=")
+        if name.startswith("--"):
+            matches = [o for o in options if o.startswith(name)]
+            full = name if name in options else (matches[0] if len(matches) == 1 else None)
+            if full in drop:
+                skip = not eq
+                continue
+        out.append(token)
+    return out
+
+
+def resume_command(argv: Sequence[str], run_dir: Path, resume: str | Path | None,
+                   options: Sequence[str] = ()) -> str:
+    """The ``scratchnet`` command line ``argv`` (after the program name) continued in ``run_dir``:
+    its ``--out`` becomes ``run_dir`` and, when ``resume`` is given, its ``--resume`` becomes that;
+    ``options`` are the sub-command's option names (to recognise abbreviations). Shell-quoted."""
+    drop = ("--out", "--resume") if resume is not None else ("--out",)
+    tail = ["--out", str(run_dir)] + (["--resume", str(resume)] if resume is not None else [])
+    return shlex.join(["scratchnet", *_without(argv, drop, options), *tail])
+
+
+def _interrupted_line(exc, args: argparse.Namespace, run_dir: Path) -> str:
+    """The one line printed when a signal stopped ``scratchnet train``: where, and how to go on."""
+    argv, options = args._argv, _option_names(args)
+    if args.folds is not None:
+        fold_dir = run_dir / f"fold-{exc.fold}" if exc.fold is not None else run_dir
+        kept = (f"{exc.checkpoint} holds epoch {exc.checkpoint_epoch}" if exc.checkpoint is not None
+                else f"fold {exc.fold} had no finished epoch (no {fold_dir / 'last.npz'})")
+        done = f"folds done: {exc.fold - 1}" if exc.fold is not None else "no fold done"
+        return (f"scratchnet: {exc.where()}; run folder {run_dir}; {kept}, {done}; resume with: "
+                f"{resume_command(argv, run_dir, run_dir, options)}")
+    if exc.checkpoint is not None:
+        return (f"scratchnet: {exc.where()}; run folder {run_dir}; {exc.checkpoint} holds epoch "
+                f"{exc.checkpoint_epoch}; resume with: {resume_command(argv, run_dir, exc.checkpoint, options)}")
+    return (f"scratchnet: {exc.where()}; run folder {run_dir}; no epoch had finished, so there is no checkpoint; "
+            f"start it again with: {resume_command(argv, run_dir, None, options)}")
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    import dataclasses
     import time
 
     from .data import load
     from .data.splits import standard_splits
-    from .train import TrainConfig, Trainer, TrainingDiverged, cross_validate, default_callbacks
+    from .train import (
+        TrainConfig,
+        Trainer,
+        TrainingDiverged,
+        TrainingInterrupted,
+        config_table,
+        cross_validate,
+        default_callbacks,
+        run_config,
+        write_run_config,
+    )
 
     config = TrainConfig(model=args.model, backend=args.backend, dataset=args.dataset, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                          momentum=args.momentum, weight_decay=args.weight_decay, augment=args.augment,
                          seed=args.seed, split_seed=args.split_seed, subset=args.subset, patience=args.patience,
                          device=args.device, dtype=args.dtype, beta=args.beta, latent_dim=args.latent_dim).resolved()
-    if args.folds is not None and args.resume:
-        raise ValueError("--folds and --resume cannot be combined: resume one fold's run from its own folder")
+    if args.snapshot_every is not None and not args.snapshots:
+        raise ValueError("--snapshot-every needs --snapshots")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.out) if args.out else Path("runs") / f"{config.model}-{config.backend}-{stamp}"
+    if args.folds is not None and args.resume:  # continue a cross-validation in its own folder
+        resume_dir = Path(args.resume)
+        if not resume_dir.is_dir():
+            raise ValueError(f"with --folds, --resume takes the folder of an interrupted cross-validation "
+                             f"(holding cv.json and fold-K/), but {args.resume!r} is not a folder")
+        if args.out and Path(args.out).resolve() != resume_dir.resolve():
+            raise ValueError(f"with --folds, --resume continues the cross-validation in its own folder: "
+                             f"--out must be {args.resume!r} or left out, got {args.out!r}")
+        run_dir = resume_dir
     if config.backend == "torch":
         _torch_backend_class()  # before the data are read: say at once if PyTorch is missing
     data = standard_splits(config.dataset, load(config.dataset), config.split_seed, validation=args.folds is None)
     if config.subset:
         X, y = data["train"]
         data["train"] = (X[:config.subset], y[:config.subset])
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(args.out) if args.out else Path("runs") / f"{config.model}-{config.backend}-{stamp}"
     config.out_dir = str(run_dir)
-    print("config: " + ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items()))
+    print(f"config (every option in {run_dir / 'config.json'}):")
+    print(config_table(config, {"folds": args.folds, "resume": args.resume, "run folder": run_dir}))
     print("data: " + ", ".join(f"{split} {len(y):,}" for split, (_, y) in data.items())
           + f" images of {config.dataset} ({'x'.join(map(str, data['train'][0].shape[1:]))})")
-    if args.snapshot_every is not None and not args.snapshots:
-        raise ValueError("--snapshot-every needs --snapshots")
 
     def callbacks(c: TrainConfig) -> list:
         from .train.snapshots import Snapshots, StepLog
@@ -147,9 +220,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
             ([StepLog(args.log_every)] if args.log_every else []) + \
             ([TensorBoard(args.tensorboard)] if args.tensorboard else [])
         return default_callbacks(c, progress=not args.no_progress) + extra
+
+    def write_config() -> None:
+        write_run_config(run_dir, run_config(config, args._argv, resumed_from=args.resume, folds=args.folds))
     try:
         if args.folds is not None:
-            cross_validate(config, data, run_dir, args.folds, callbacks, backend_factory=backend_for)
+            from .models import check_input_shape
+
+            for split, (X, _) in data.items():  # as Trainer does, before anything is written
+                try:
+                    check_input_shape(config.model, X.shape)
+                except ValueError as exc:
+                    raise ValueError(f"{exc} (the {split!r} split of {config.dataset})") from None
+            write_config()
+            cross_validate(config, data, run_dir, args.folds, callbacks, backend_factory=backend_for,
+                           resume=bool(args.resume))
             print(f"done: {args.folds}-fold cross-validation of {config.model} ({config.backend}) on "
                   f"{config.dataset}; per-fold runs and cv.json in {run_dir}")
             return 0
@@ -157,10 +242,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.resume:
             trainer.resume(Path(args.resume))
             print(f"resumed from {args.resume} at epoch {trainer.start_epoch}")
+        write_config()
         summary = trainer.fit()
     except TrainingDiverged as exc:
         print(f"scratchnet: training stopped: {exc}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as exc:
+        sys.stdout.flush()
+        print(_interrupted_line(exc, args, run_dir), file=sys.stderr, flush=True)
+        return exc.exit_status
     if "best_val_acc" in summary:
         scores = (f"best validation accuracy {summary['best_val_acc']:.2%}, "
                   f"test accuracy {summary.get('test_acc', float('nan')):.2%}")
@@ -192,10 +282,19 @@ def _cmd_viz(args: argparse.Namespace) -> int:
 
 def _cmd_book(args: argparse.Namespace) -> int:
     from .book.experiments import run_chapter
+    from .train.interrupt import Interrupted, active
 
     out_dir = Path(args.out) if args.out else Path("runs") / f"book-{args.chapter}"
-    run_chapter(args.chapter, quick=args.quick, backend=args.backend, lib=book_library(args.backend),
-                out_dir=out_dir)
+    try:
+        run_chapter(args.chapter, quick=args.quick, backend=args.backend, lib=book_library(args.backend),
+                    out_dir=out_dir)
+    except Interrupted as exc:
+        if (stop := active()) is not None:
+            stop.acknowledge()
+        sys.stdout.flush()
+        print(f"scratchnet: book {args.chapter} {exc} (the book's experiments keep no checkpoints); "
+              f"run it again with: {shlex.join(['scratchnet', *args._argv])}", file=sys.stderr, flush=True)
+        return exc.exit_status
     return 0
 
 
@@ -269,7 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--subset", type=int, metavar="N", help="train on the first N training images")
     p_train.add_argument("--patience", type=int, metavar="N", help="early stopping after N epochs without improvement")
     p_train.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL-BACKEND-TIME)")
-    p_train.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.npz/best.npz")
+    p_train.add_argument("--resume", metavar="CHECKPOINT",
+                         help="continue from a last.npz/best.npz (the epoch after the one it holds); with --folds, "
+                              "the folder of an interrupted cross-validation, continued where it stopped")
     p_train.add_argument("--device", help="torch backend: cpu or cuda (default: cuda when present)")
     p_train.add_argument("--beta", type=float, default=1.0, help="vae: weight of the KL term (beta-VAE; default 1)")
     p_train.add_argument("--latent-dim", type=int, default=2, metavar="Z", help="vae: latent dimensions (default 2)")
@@ -286,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "with an evaluation")
     p_train.add_argument("--tensorboard", metavar="DIR",
                          help="also write TensorBoard event files into DIR (tensorboard --logdir DIR)")
-    p_train.set_defaults(func=_cmd_train)
+    p_train.set_defaults(func=_cmd_train, _options=[o for a in p_train._actions for o in a.option_strings])
 
     p_viz = sub.add_parser(
         "viz", help="draw a picture of a run folder",
@@ -323,10 +424,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``scratchnet`` console script; returns the exit status."""
+    """Entry point of the ``scratchnet`` console script; returns the exit status.
+
+    ``train`` and ``book`` run with SIGINT / SIGTERM caught (``scratchnet.train.stop_signals``):
+    the run stops cleanly and the status is 128 + the signal's number (130, 143).
+    """
+    from .train.interrupt import Interrupted, stop_signals
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args._argv = argv
     try:
-        return args.func(args)
+        if args.command not in ("train", "book"):
+            return args.func(args)
+        # train: a flag the loop reads between mini-batches; book: raised once outside Numba's code
+        with stop_signals(raise_when_safe=args.command == "book") as stop:
+            try:
+                return args.func(args)
+            except Interrupted as exc:  # a signal outside the training loop (loading the data, say)
+                stop.acknowledge()
+                sys.stdout.flush()
+                print(f"scratchnet: {args.command} {exc}; nothing was saved since the last checkpoint; run it again "
+                      f"with: {shlex.join(['scratchnet', *argv])}", file=sys.stderr, flush=True)
+                return exc.exit_status
     except (DataError, ValueError, FileNotFoundError, TorchNotInstalled) as exc:
         print(f"scratchnet: error: {exc}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from numba.core import event
 
 from .cli import backend_for, print_dataset_info
 from .data import fetch, load
-from .train import EpochTable, TrainConfig, Trainer
+from .train import EpochTable, TrainConfig, Trainer, config_table
 
 WARM_UP_IMAGES = 300  # enough for every batch shape of the timed run (a full batch and a last short one)
 
@@ -61,7 +61,8 @@ def run(data: dict, epochs: int = 3) -> dict[str, dict]:
         seconds, compiled = warm_up(config, data)
         what = (f"compiled {compiled} Numba kernels (once: they are cached on disk)" if compiled
                 else "loaded the kernels from Numba's cache" if backend == "scratch" else "warmed up")
-        print(f"== book_mlp with {backend}: {config.resolved()}")
+        print(f"== book_mlp with {backend}:")
+        print(config_table(config.resolved()))
         print(f"   before the clock starts: {what} in {seconds:.1f} s")
         with counting_compilations() as late, tempfile.TemporaryDirectory() as run_dir:
             summary = Trainer(config, data, run_dir, [EpochTable()], backend=backend_for(config)).fit()

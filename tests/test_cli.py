@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,18 @@ import pytest
 from scratchnet import cli
 
 
+def table(**rows) -> str:
+    """Rows of the configuration table ``scratchnet train`` prints, one per line."""
+    return "".join(f"  {name:<12}  {value}\n" for name, value in rows.items())
+
+
 def test_train_scratch_then_resume(fake_mnist: bytes, tmp_path: Path, capsys):
     out = tmp_path / "run"
     assert cli.main(["train", "book_mlp", "--epochs", "2", "--out", str(out), "--no-progress", "--seed", "1"]) == 0
     text = capsys.readouterr().out
-    assert "config: model=book_mlp, backend=scratch, epochs=2, batch_size=10, lr=3.0" in text
+    assert f"config (every option in {out / 'config.json'}):\n" + table(model="book_mlp", backend="scratch") in text
+    assert table(epochs=2, batch_size=10, optimizer="sgd", lr=3) in text
+    assert table(**{"run folder": out}) in text and "weight_decay" not in text  # only what is in use
     assert "epoch  train_loss" in text and "done: 2 epochs" in text and "samples/s (scratch)" in text
     assert len(list(csv.DictReader(open(out / "metrics.csv")))) == 2
     assert json.loads((out / "metrics.json").read_text())["summary"]["epochs_run"] == 2
@@ -24,10 +32,46 @@ def test_train_scratch_then_resume(fake_mnist: bytes, tmp_path: Path, capsys):
     assert "resumed from" in capsys.readouterr().out
 
 
+def test_train_writes_config_json_and_resume_appends_an_invocation(fake_mnist: bytes, tmp_path: Path, capsys,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    import scratchnet
+
+    out = tmp_path / "run"
+    argv = ["train", "book_mlp", "--epochs", "1", "--out", str(out), "--no-progress", "--momentum", "0.5"]
+    monkeypatch.setattr("sys.argv", ["/bin/scratchnet", *argv])
+    assert cli.main() == 0
+    doc = json.loads((out / "config.json").read_text())
+    assert doc["config"] == {"model": "book_mlp", "backend": "scratch", "epochs": 1, "batch_size": 10, "lr": 3.0,
+                             "optimizer": "sgd", "momentum": 0.5, "weight_decay": 0.0, "augment": False,
+                             "dataset": "mnist", "seed": 0, "split_seed": 0, "subset": None, "patience": None,
+                             "out_dir": str(out), "device": None, "dtype": "float32", "beta": 1.0, "latent_dim": 2}
+    assert doc["argv"] == ["/bin/scratchnet", *argv] and doc["command"] == "scratchnet " + " ".join(argv)
+    assert doc["backend"] == "scratch" and doc["versions"]["scratchnet"] == scratchnet.__version__
+    assert doc["versions"]["kernels"] in ("reference", "fast", "cuda") and doc["resumed_from"] is None
+    assert time.strptime(doc["started"], "%Y-%m-%dT%H:%M:%S%z") and len(doc["invocations"]) == 1
+    assert table(momentum=0.5) in capsys.readouterr().out
+
+    last = str(out / "last.npz")
+    assert cli.main(["train", "book_mlp", "--epochs", "2", "--out", str(out), "--no-progress", "--resume", last]) == 0
+    doc = json.loads((out / "config.json").read_text())  # rewritten for this invocation, the first one kept
+    assert doc["config"]["epochs"] == 2 and doc["config"]["momentum"] == 0.0 and doc["resumed_from"] == last
+    assert [i["resumed_from"] for i in doc["invocations"]] == [None, last]
+    assert doc["invocations"][0]["argv"] == ["/bin/scratchnet", *argv]
+    assert [int(r["epoch"]) for r in csv.DictReader(open(out / "metrics.csv"))] == [1, 2]
+
+    assert cli.main(["train", "book_mlp", "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
+    doc = json.loads((out / "config.json").read_text())  # a fresh run in the folder starts it again
+    assert len(doc["invocations"]) == 1 and doc["resumed_from"] is None
+    assert len(list(csv.DictReader(open(out / "metrics.csv")))) == 1
+
+
 def test_train_torch_backend(fake_mnist: bytes, tmp_path: Path, capsys):
     assert cli.main(["train", "latent3", "--backend", "torch", "--epochs", "1", "--device", "cpu",
                      "--out", str(tmp_path / "t"), "--no-progress"]) == 0
-    assert "samples/s (torch)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "samples/s (torch)" in text and table(device="cpu") in text
+    doc = json.loads((tmp_path / "t" / "config.json").read_text())
+    assert doc["backend"] == "torch" and doc["config"]["device"] == "cpu" and "torch" in doc["versions"]
 
 
 def test_train_divergence_exits_2_with_message(fake_mnist: bytes, tmp_path: Path, capsys):

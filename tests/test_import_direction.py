@@ -161,7 +161,7 @@ def test_the_scratch_command_line_works_with_torch_unimportable(tmp_path: Path):
     out, err = run_without_torch(tmp_path, train, book, torch_train, torch_book)
     # training on the scratch backend: the usual output and run folder
     assert out[train].endswith(f"@@@ exit 0: {train}"), err[train][-2000:]
-    assert "config: model=book_mlp, backend=scratch, epochs=2" in out[train]
+    assert "\n  model         book_mlp\n  backend       scratch\n" in out[train]  # the configuration table
     assert "data: train 50, validation 20, test 20 images of mnist" in out[train]
     assert "epoch  train_loss" in out[train] and "done: 2 epochs" in out[train]
     assert {p.name for p in (tmp_path / "run").iterdir()} >= {"metrics.csv", "metrics.json", "last.npz", "best.npz",

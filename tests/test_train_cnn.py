@@ -17,6 +17,12 @@ from scratchnet.data.datasets import DATASETS
 from scratchnet.train import Checkpointer, ScratchBackend, TrainConfig, Trainer, load_checkpoint
 from torchnet.train import make_backend
 
+
+def table(**rows) -> str:
+    """Rows of the configuration table ``scratchnet train`` prints, one per line."""
+    return "".join(f"  {name:<12}  {value}\n" for name, value in rows.items())
+
+
 PNG = b"\x89PNG\r\n\x1a\n"
 CNN_DATA = {"book_conv": "fake_mnist", "fashion_cnn": "fake_fashion", "cifar_cnn": "fake_cifar"}
 
@@ -49,8 +55,9 @@ def test_cli_trains_each_cnn_one_epoch(model: str, backend: str, request, tmp_pa
     assert cli.main(argv + (["--device", "cpu"] if backend == "torch" else [])) == 0
     text = capsys.readouterr().out
     spec_dataset = {"book_conv": "mnist", "fashion_cnn": "fashion-mnist", "cifar_cnn": "cifar10"}[model]
-    assert f"config: model={model}, backend={backend}, epochs=1, batch_size=16" in text
-    assert f"augment={model == 'cifar_cnn'}, dataset={spec_dataset}, seed=0" in text
+    assert table(model=model, backend=backend, dataset=spec_dataset) in text
+    assert table(epochs=1, batch_size=16) in text and table(seed=0) in text
+    assert (table(augment="random crop and flip") in text) == (model == "cifar_cnn")
     sizes = {"book_conv": "train 50, validation 20, test 20", "fashion_cnn": "train 36, validation 4, test 10",
              "cifar_cnn": "train 40, validation 5, test 3"}[model]
     assert f"data: {sizes} images" in text
@@ -77,8 +84,8 @@ def test_book_conv_defaults_to_the_books_sgd_and_l2(fake_mnist: bytes, tmp_path:
     assert cli.main(["train", "book_conv", "--epochs", "1", "--subset", "20", "--out", str(tmp_path / "b"),
                      "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert ("batch_size=10, lr=0.03, optimizer=sgd, momentum=0.0, weight_decay=2e-05, augment=False, "
-            "dataset=mnist") in text
+    assert table(batch_size=10, optimizer="sgd", lr=0.03, momentum=0, weight_decay=2e-05) in text
+    assert table(dataset="mnist") in text and "augment" not in text
 
 
 def test_wrong_image_shape_is_one_clear_error(fake_cifar, tmp_path: Path, capsys):
@@ -116,8 +123,10 @@ def test_kfold_from_the_cli(fake_fashion, tmp_path: Path, capsys):
 
 
 def test_folds_and_resume_do_not_combine(fake_fashion, tmp_path: Path, capsys):
+    # with --folds, --resume continues an interrupted cross-validation: it takes its folder
     assert cli.main(["train", "fashion_cnn", "--folds", "3", "--resume", str(tmp_path / "x.npz")]) == 1
-    assert "--folds and --resume cannot be combined" in capsys.readouterr().err
+    assert ("with --folds, --resume takes the folder of an interrupted cross-validation (holding cv.json and "
+            f"fold-K/), but {str(tmp_path / 'x.npz')!r} is not a folder") in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- augmentation

@@ -108,7 +108,7 @@ def test_scratchnet_train_vae_on_the_command_line(fake_mnist: bytes, tmp_path: P
     assert cli.main(["train", "vae", "--backend", backend, "--beta", "10", "--latent-dim", "2", "--epochs", "2",
                      "--batch-size", "10", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
     text = capsys.readouterr().out
-    assert "beta=10.0, latent_dim=2" in text
+    assert "  beta          10\n  latent_dim    2\n" in text
     assert "train_reconstruction" in text and "val_kl" in text
     assert "done: 2 epochs, best validation loss" in text and "test loss" in text and f"({backend})" in text
     rows = list(csv.DictReader(open(out / "metrics.csv")))

@@ -6,7 +6,9 @@
 - ``checkpoints``  :func:`save_checkpoint` / :func:`load_checkpoint` (temporary file + rename)
 - ``callbacks``    progress bar, epoch table, metrics files, checkpoints, early stopping, report
 - ``loop``         :class:`Trainer` (task-agnostic: whatever metrics the backend reports)
-- ``crossval``     :func:`cross_validate` (k-fold)
+- ``crossval``     :func:`cross_validate` (k-fold, resumable)
+- ``interrupt``    :func:`stop_signals`: SIGINT / SIGTERM stop a run between mini-batches
+- ``runinfo``      ``config.json`` of a run folder and the configuration table
 
 scratchnet never imports torch: a torch run passes its backend in (the ``scratchnet`` command
 does so for ``--backend torch``).
@@ -27,13 +29,16 @@ from .callbacks import (
 from .checkpoints import load_checkpoint, save_checkpoint
 from .config import BACKEND_NAMES, TrainConfig
 from .crossval import cross_validate
-from .loop import Trainer, TrainingDiverged
+from .interrupt import Interrupted, StopRequest, stop_signals
+from .loop import Trainer, TrainingDiverged, TrainingInterrupted
+from .runinfo import config_table, run_config, write_run_config
 from .scratch import ScratchBackend, ScratchVAEBackend, make_backend, one_hot
 
 __all__ = [
     "BACKEND_NAMES", "EVAL_BATCH_SIZE", "Backend", "Callback", "Checkpointer", "ClassificationReport",
-    "EarlyStopping", "EpochTable", "MetricsLogger", "ProgressBar", "ScratchBackend", "ScratchVAEBackend",
-    "TrainConfig", "Trainer",
-    "TrainingDiverged", "cross_validate", "default_callbacks", "flatten_state", "load_checkpoint",
-    "make_backend", "monitored", "one_hot", "save_checkpoint", "unflatten_state",
+    "EarlyStopping", "EpochTable", "Interrupted", "MetricsLogger", "ProgressBar", "ScratchBackend", "ScratchVAEBackend",
+    "StopRequest", "TrainConfig", "Trainer",
+    "TrainingDiverged", "TrainingInterrupted", "config_table", "cross_validate", "default_callbacks",
+    "flatten_state", "load_checkpoint", "make_backend", "monitored", "one_hot", "run_config", "save_checkpoint",
+    "stop_signals", "unflatten_state", "write_run_config",
 ]

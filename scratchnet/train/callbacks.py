@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ class Callback:
     def on_epoch_start(self, trainer: Trainer, epoch: int, num_batches: int) -> None: ...
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None: ...
     def on_fit_end(self, trainer: Trainer) -> None: ...
+    def on_interrupt(self, trainer: Trainer) -> None: ...  # SIGINT/SIGTERM: fit stops; on_fit_end is not called
 
 
 def monitored(row: dict, monitor: str | None = None) -> tuple[str, float]:
@@ -71,6 +73,10 @@ class ProgressBar(Callback):
                 self.bar.set_postfix(loss=f"{self.total / self.n:.4f}", refresh=False)
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def on_interrupt(self, trainer: Trainer) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -123,7 +129,27 @@ def append_csv_row(path: Path, row: dict) -> None:
 
 
 class MetricsLogger(Callback):
-    """``metrics.csv`` (one row per epoch) and ``metrics.json`` (config, rows, summary)."""
+    """``metrics.csv`` (one row per epoch) and ``metrics.json`` (config, rows, summary).
+
+    At the start ``metrics.csv`` is rewritten from the trainer's history (empty for a new run; a
+    resumed run's epochs from its checkpoint), so a run resumed in its own folder has each epoch once.
+    """
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        path = trainer.run_dir / "metrics.csv"
+        if not trainer.history:
+            path.unlink(missing_ok=True)
+            return
+        buf = io.StringIO(newline="")
+        for i, row in enumerate(trainer.history):
+            writer = csv.DictWriter(buf, fieldnames=list(row))
+            if i == 0:
+                writer.writeheader()
+            writer.writerow(row)
+        atomic_write(path, buf.getvalue().encode())  # never a half-written file
+
+    def on_interrupt(self, trainer: Trainer) -> None:
+        self._write_json(trainer)
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
         append_csv_row(trainer.run_dir / "metrics.csv", row)
@@ -145,6 +171,10 @@ class Checkpointer(Callback):
     def __init__(self, monitor: str | None = None) -> None:
         self.monitor, self.best = monitor, -float("inf")
 
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """A resumed run's best so far comes from its history, so best.npz stays the best epoch."""
+        self.best = max((monitored(row, self.monitor)[1] for row in trainer.history), default=-float("inf"))
+
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
         trainer.save(trainer.run_dir / "last.npz")
         _, score = monitored(row, self.monitor)
@@ -159,14 +189,24 @@ class EarlyStopping(Callback):
     def __init__(self, patience: int, monitor: str | None = None) -> None:
         self.patience, self.monitor, self.best, self.waited = patience, monitor, -float("inf"), 0
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """A resumed run counts the epochs without improvement from its history."""
+        self.best, self.waited = -float("inf"), 0
+        for row in trainer.history:
+            self._update(row)
+
+    def _update(self, row: dict) -> str:
         name, score = monitored(row, self.monitor)
         if score > self.best:
             self.best, self.waited = score, 0
         else:
             self.waited += 1
-            if self.waited >= self.patience:
-                trainer.stop_reason = f"early stopping: no better {describe(name)} for {self.patience} epochs"
+        return name
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        name = self._update(row)
+        if self.waited >= self.patience:
+            trainer.stop_reason = f"early stopping: no better {describe(name)} for {self.patience} epochs"
 
 
 class PerClassAccuracy(Callback):

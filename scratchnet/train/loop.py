@@ -2,7 +2,8 @@
 
 It is task-agnostic: each mini-batch's named metrics (``backend.train_step``) are averaged into
 ``train_<name>``, each evaluation's into ``val_<name>``; any non-finite metric stops the run
-with a message and leaves the last good checkpoint in place.
+with a message and leaves the last good checkpoint in place. SIGINT / SIGTERM during :meth:`Trainer.fit`
+stop it between two mini-batches (see :mod:`.interrupt`) with :class:`TrainingInterrupted`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,51 @@ from .backend import EVAL_BATCH_SIZE, Backend
 from .callbacks import Callback
 from .checkpoints import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .interrupt import Interrupted, StopRequest, signal_name, stop_signals
 from .scratch import make_backend
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def _checkpoint_epoch(path: Path) -> int | None:
+    """The epoch a checkpoint holds (reading only its ``meta``), None if it is missing or unreadable."""
+    import json
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return int(json.loads(str(z["meta"]))["epoch"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+class TrainingInterrupted(Interrupted):
+    """SIGINT or SIGTERM stopped :meth:`Trainer.fit` between two mini-batches.
+
+    ``epoch`` is the epoch it stopped in (of ``epochs``) after ``batches_done`` of ``num_batches``
+    batches; ``checkpoint`` is the run's ``last.npz`` (None when no epoch has finished), holding
+    ``checkpoint_epoch``; resuming from it redoes the epoch that was cut short. ``fold`` /
+    ``folds`` are set by :func:`cross_validate`.
+    """
+
+    def __init__(self, signum: int, run_dir: Path, epoch: int, epochs: int, batches_done: int, num_batches: int,
+                 checkpoint: Path | None, checkpoint_epoch: int | None) -> None:
+        self.run_dir, self.epoch, self.epochs = Path(run_dir), epoch, epochs
+        self.batches_done, self.num_batches = batches_done, num_batches
+        self.checkpoint, self.checkpoint_epoch = checkpoint, checkpoint_epoch
+        self.fold: int | None = None
+        self.folds: int | None = None
+        self.signum = int(signum)
+        super().__init__(signum, self.where())
+
+    def where(self) -> str:
+        """Where it stopped: ``interrupted by SIGINT in epoch 3/10 after 7 of 50 batches``."""
+        at = (f"epoch {self.epoch}/{self.epochs} after {self.batches_done} of {self.num_batches} batches"
+              if self.epoch <= self.epochs else f"after the last epoch ({self.epochs}), before the test report")
+        fold = f"fold {self.fold}/{self.folds}, " if self.fold is not None else ""
+        return f"interrupted by {signal_name(self.signum)} in {fold}{at}"
 
 
 def _first_non_finite(metrics: dict[str, float]) -> tuple[str, float] | None:
@@ -92,8 +133,13 @@ class Trainer:
         ``config.augment`` each training batch is augmented (from the same generator). A last
         batch of a single image is left out of that epoch: BatchNorm cannot normalise one sample.
         The epoch's row holds the mean of each metric the backend reports, as ``train_<name>``
-        and ``val_<name>``.
+        and ``val_<name>``. SIGINT / SIGTERM stop it before the next mini-batch (the epoch that was
+        cut short is not saved) with :class:`TrainingInterrupted`.
         """
+        with stop_signals(redeliver=True) as stop:
+            return self._fit(stop)
+
+    def _fit(self, stop: StopRequest) -> dict:
         X, y = self.data["train"]
         Xv, yv = self.data[self.eval_split]
         bs = self.config.batch_size
@@ -105,6 +151,8 @@ class Trainer:
                 cb.on_epoch_start(self, epoch, num_batches)
             start, totals, seen = time.perf_counter(), {}, 0
             for b, (X_b, y_b) in enumerate(batches(X, y, bs, rng=self.rng)):
+                if stop.requested:
+                    self._interrupted(stop, epoch, b, num_batches)
                 if len(X_b) == 1 < bs:
                     continue  # a last batch of one image (see above)
                 X_b = self.backend.augment(X_b, self.rng) if self.config.augment else X_b
@@ -126,11 +174,28 @@ class Trainer:
                 cb.on_epoch_end(self, row)
             if self.stop_reason:
                 break
+        if stop.requested:  # after the last epoch, before the test split's evaluation and report
+            self._interrupted(stop, self.config.epochs + 1, 0, num_batches)
         self.summary = self._summarise()
         for cb in self.callbacks:
             cb.on_fit_end(self)
         return self.summary
     # --8<-- [end:fit]
+
+    def _interrupted(self, stop: StopRequest, epoch: int, batches_done: int, num_batches: int) -> None:
+        """Stop for the signal ``stop`` holds: close the callbacks' work, raise TrainingInterrupted."""
+        stop.delivered = True
+        last = self.run_dir / "last.npz"
+        checkpoint_epoch = _checkpoint_epoch(last)
+        if not self.history or checkpoint_epoch != self.history[-1]["epoch"]:
+            checkpoint_epoch = None  # none, or an earlier run's in a reused folder: not this run's state
+        exc = TrainingInterrupted(stop.signum, self.run_dir, epoch, self.config.epochs, batches_done, num_batches,
+                                  last if checkpoint_epoch is not None else None, checkpoint_epoch)
+        self.stop_reason = exc.where()
+        self.summary = {"epochs_run": len(self.history), "stop_reason": self.stop_reason, "interrupted": True}
+        for cb in self.callbacks:
+            cb.on_interrupt(self)
+        raise exc
 
     def _diverged(self, name: str, value: float, epoch: int, batch: int | str) -> None:
         last = self.run_dir / "last.npz"
