@@ -95,25 +95,37 @@ MUTANTS: list[Mutant] = [
            "2x2 max-pool sending a tie's gradient to the later index (torch: the first)",
            ("parity_tests/test_conv_parity.py",)),
     Mutant("avgpool-window-off-by-one", K + "pool.py",
-           "                    s = 0.0\n                    for p in range(k):",
-           "                    s = 0.0\n                    for p in range(k - 1):",
+           "                    s = 0.0\n                    for p in range(kh):",
+           "                    s = 0.0\n                    for p in range(kh - 1):",
            "average pooling summing one row too few (off-by-one in the window)",
            ("parity_tests/test_conv_parity.py",)),
     Mutant("avgpool-backward-stride", K + "pool.py",
-           "                    g = dY[n, c, i, j] / (k * k)\n                    for p in range(k):\n"
-           "                        h = i * stride + p - pad",
-           "                    g = dY[n, c, i, j] / (k * k)\n                    for p in range(k):\n"
-           "                        h = i * k + p - pad",
+           "                    g = dY[n, c, i, j] / (kh * kw)\n                    for p in range(kh):\n"
+           "                        h = i * sh + p - ph",
+           "                    g = dY[n, c, i, j] / (kh * kw)\n                    for p in range(kh):\n"
+           "                        h = i * kh + p - ph",
            "average pooling's backward stepping by the window instead of the stride",
            ("parity_tests/test_conv_parity.py",)),
     # ---------------------------------------------------------------- convolution
     Mutant("col2im-stride-off", K + "conv.py",
-           "                        h = i * stride + p - pad\n                        if h < 0 or h >= H:\n"
+           "                        h = i * sh + p - ph\n                        if h < 0 or h >= H:\n"
            "                            continue\n                        base = (c * kh + p) * kw",
-           "                        h = i * stride + p - pad + 1\n                        if h < 0 or h >= H:\n"
+           "                        h = i * sh + p - ph + 1\n                        if h < 0 or h >= H:\n"
            "                            continue\n                        base = (c * kh + p) * kw",
            "col2im (im2col's backward) scattering into the row below: an off-by-one in a window",
            ("parity_tests/test_conv_kernels.py", "parity_tests/test_conv_parity.py")),
+    Mutant("conv-reference-row-padding-on-columns", K + "reference/conv.py",
+           "                                x = j + q - pw\n                                if 0 <= x < Wd:\n"
+           "                                    s += W[o, c, p, q] * X[n, c, y, x]",
+           "                                x = j + q - ph\n                                if 0 <= x < Wd:\n"
+           "                                    s += W[o, c, p, q] * X[n, c, y, x]",
+           "the reference convolution shifting columns by the row padding (right for every square case)",
+           ("parity_tests/test_conv_kernels.py",)),
+    Mutant("maxpool-column-stride-from-rows", K + "pool.py",
+           "                            w = j * sw + q - pw\n                            if 0 <= w < W and (best < 0",
+           "                            w = j * sh + q - pw\n                            if 0 <= w < W and (best < 0",
+           "max-pooling stepping along the columns by the row stride (right whenever sh == sw)",
+           ("parity_tests/test_conv_parity.py",)),
     # ---------------------------------------------------------------- GEMM
     Mutant("gemm-pack-a-transpose-swapped", K + "matmul.py",
            "                src = A[k0 + k]\n                for i in range(m):\n"

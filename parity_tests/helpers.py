@@ -85,15 +85,21 @@ def _cover(k: int, stride: int) -> int:
     return -(-k // stride)
 
 
-def conv_terms(C: int, Co: int, kh: int, kw: int, stride: int, N: int, Ho: int, Wo: int) -> Terms:
-    """Conv2d: ``Y`` sums ``C kh kw`` products; ``dX`` gathers ``Co ceil(kh/s) ceil(kw/s)``;
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def conv_terms(C: int, Co: int, kh: int, kw: int, stride: int | tuple[int, int], N: int, Ho: int, Wo: int) -> Terms:
+    """Conv2d: ``Y`` sums ``C kh kw`` products; ``dX`` gathers ``Co ceil(kh/sh) ceil(kw/sw)``;
     ``dW`` and ``db`` sum over the ``N Ho Wo`` output positions."""
-    return Terms(forward=C * kh * kw, dx=Co * _cover(kh, stride) * _cover(kw, stride), param=N * Ho * Wo)
+    sh, sw = _pair(stride)
+    return Terms(forward=C * kh * kw, dx=Co * _cover(kh, sh) * _cover(kw, sw), param=N * Ho * Wo)
 
 
-def pool_terms(kind: str, k: int, stride: int) -> Terms:
-    """Pooling: average sums ``k^2`` values (max sums none); an input gets ``ceil(k/s)^2`` gradients."""
-    return Terms(forward=k * k if kind == "avg" else 1, dx=_cover(k, stride) ** 2)
+def pool_terms(kind: str, k: int | tuple[int, int], stride: int | tuple[int, int]) -> Terms:
+    """Pooling: average sums ``kh kw`` values (max sums none); an input gets ``ceil(kh/sh) ceil(kw/sw)`` gradients."""
+    (kh, kw), (sh, sw) = _pair(k), _pair(stride)
+    return Terms(forward=kh * kw if kind == "avg" else 1, dx=_cover(kh, sh) * _cover(kw, sw))
 
 
 def batchnorm_terms(N: int, S: int) -> Terms:

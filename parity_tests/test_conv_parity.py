@@ -1,7 +1,8 @@
 """Convolution, pooling, BatchNorm and Dropout against torch.nn, over drawn configurations.
 
-Hypothesis draws batch, channels, sizes, kernels up to the padded size, strides, padding and
-non-divisible output sizes; BatchNorm runs several training steps then evaluation, with the
+Hypothesis draws batch, channels, sizes, rectangular kernels up to the padded size, strides and
+padding per dimension (each given as an int or a pair, as PyTorch takes them) and non-divisible
+output sizes; BatchNorm runs several training steps then evaluation, with the
 running statistics compared after each; Dropout shares one mask between the libraries (its
 randomness is tested on scratchnet's own draws in ``tests/``). Every comparison's ``sqrt(K)`` is
 the operation's own sum length (``helpers.conv_terms`` and friends).
@@ -25,14 +26,22 @@ from scratchnet.nn.normalization import BatchNorm1d, BatchNorm2d, Dropout
 dtype_ids = pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 
 
+def int_or_pair(h: int, w: int, draw) -> int | tuple[int, int]:
+    """``h`` when the two are equal and Hypothesis says so, else the pair: both spellings get tested."""
+    return h if h == w and draw(st.booleans()) else (h, w)
+
+
 @st.composite
 def conv_configs(draw):
-    k = draw(st.integers(1, 5))
-    pad = draw(st.integers(0, 2))
-    H = draw(st.integers(max(1, k - 2 * pad), 9))
-    W = draw(st.integers(max(1, k - 2 * pad), 9))
-    return dict(N=draw(st.integers(1, 3)), C=draw(st.integers(1, 4)), Co=draw(st.integers(1, 5)), H=H, W=W, k=k,
-                stride=draw(st.integers(1, 3)), pad=pad, bias=draw(st.booleans()))
+    """Rectangular kernels, and stride and padding per dimension, each given as an int or a pair."""
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    H = draw(st.integers(max(1, kh - 2 * ph), 9))
+    W = draw(st.integers(max(1, kw - 2 * pw), 9))
+    return dict(N=draw(st.integers(1, 3)), C=draw(st.integers(1, 4)), Co=draw(st.integers(1, 5)), H=H, W=W,
+                kh=kh, kw=kw, sh=sh, sw=sw, ph=ph, pw=pw, k=int_or_pair(kh, kw, draw), stride=int_or_pair(sh, sw, draw),
+                pad=int_or_pair(ph, pw, draw), bias=draw(st.booleans()))
 
 
 @dtype_ids
@@ -43,18 +52,26 @@ def test_conv2d(dtype, cfg, data) -> None:
     if ours.algorithm == "direct":  # where both algorithms apply, either may be asked for
         ours.algorithm = data.draw(st.sampled_from(["direct", "im2col"]), label="algorithm")
     theirs = torch.nn.Conv2d(c["C"], c["Co"], c["k"], c["stride"], c["pad"], bias=c["bias"])
+    assert (ours.kernel_size, ours.stride, ours.padding) == (theirs.kernel_size, theirs.stride, theirs.padding)
     X = data.draw(arrays((c["N"], c["C"], c["H"], c["W"]), dtype), label="X")
-    Ho, Wo = (out_size(s, c["k"], c["stride"], c["pad"]) for s in (c["H"], c["W"]))
-    terms = conv_terms(c["C"], c["Co"], c["k"], c["k"], c["stride"], c["N"], Ho, Wo)
+    Ho, Wo = out_size(c["H"], c["kh"], c["sh"], c["ph"]), out_size(c["W"], c["kw"], c["sw"], c["pw"])
+    terms = conv_terms(c["C"], c["Co"], c["kh"], c["kw"], (c["sh"], c["sw"]), c["N"], Ho, Wo)
     run_pair(ours, theirs, X, dtype, seed=data.draw(st.integers(0, 2**31 - 1)), k_terms=terms)
 
 
 @st.composite
 def pool_configs(draw):
-    k = draw(st.integers(1, 4))
-    pad = draw(st.integers(0, k // 2))
-    return dict(k=k, stride=draw(st.integers(1, 3)), pad=pad, H=draw(st.integers(max(1, k - 2 * pad), 9)),
-                W=draw(st.integers(max(1, k - 2 * pad), 9)), N=draw(st.integers(1, 3)), C=draw(st.integers(1, 3)))
+    """Rectangular windows, stride and padding per dimension (padding at most half the window, PyTorch's
+    rule), each an int or a pair; the stride left out (None: the window) now and then."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = None if draw(st.integers(0, 4)) == 0 else int_or_pair(sh, sw, draw)
+    if stride is None:
+        sh, sw = kh, kw
+    return dict(kh=kh, kw=kw, sh=sh, sw=sw, k=int_or_pair(kh, kw, draw), stride=stride, pad=int_or_pair(ph, pw, draw),
+                H=draw(st.integers(max(1, kh - 2 * ph), 9)), W=draw(st.integers(max(1, kw - 2 * pw), 9)),
+                N=draw(st.integers(1, 3)), C=draw(st.integers(1, 3)))
 
 
 @dtype_ids
@@ -64,9 +81,10 @@ def test_pool(kind: str, dtype, cfg, data) -> None:
     c = cfg
     ours = (MaxPool2d if kind == "max" else AvgPool2d)(c["k"], c["stride"], c["pad"])
     theirs = (torch.nn.MaxPool2d if kind == "max" else torch.nn.AvgPool2d)(c["k"], c["stride"], c["pad"])
+    assert (ours.kernel_size, ours.stride, ours.padding) == (theirs.kernel_size, theirs.stride, theirs.padding)
     X = data.draw(arrays((c["N"], c["C"], c["H"], c["W"]), dtype), label="X")
     run_pair(ours, theirs, X, dtype, seed=data.draw(st.integers(0, 2**31 - 1)),
-             k_terms=pool_terms(kind, c["k"], c["stride"]))
+             k_terms=pool_terms(kind, (c["kh"], c["kw"]), (c["sh"], c["sw"])))
 
 
 @dtype_ids

@@ -28,12 +28,14 @@ def blocks(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X.reshape(n, 64), y
 
 
-def seeded_net(n3, act_name: str, m: int, **device):
+def seeded_net(n3, act_name: str, m: int, filt: tuple[int, int] = (3, 3), pool: tuple[int, int] = (2, 2),
+               **device):
     np.random.seed(7)
     act = getattr(n3, act_name)
-    return n3.Network([n3.ConvPoolLayer(filter_shape=(4, 1, 3, 3), image_shape=(m, 1, 8, 8), poolsize=(2, 2),
+    maps = ((8 - filt[0] + 1) // pool[0]) * ((8 - filt[1] + 1) // pool[1])
+    return n3.Network([n3.ConvPoolLayer(filter_shape=(4, 1, *filt), image_shape=(m, 1, 8, 8), poolsize=pool,
                                         activation_fn=act, **device),
-                       n3.FullyConnectedLayer(n_in=4 * 3 * 3, n_out=12, activation_fn=act, p_dropout=0.3, **device),
+                       n3.FullyConnectedLayer(n_in=4 * maps, n_out=12, activation_fn=act, p_dropout=0.3, **device),
                        n3.SoftmaxLayer(n_in=12, n_out=4, p_dropout=0.2, **device)], m)
 
 
@@ -45,12 +47,14 @@ def train(net, data, lmbda: float) -> tuple[tuple[float, float], str]:
     return result, buf.getvalue()
 
 
-@pytest.mark.parametrize("act_name", ["ReLU", "sigmoid", "tanh"])
-def test_seeded_runs_match(act_name: str) -> None:
+@pytest.mark.parametrize(("act_name", "filt", "pool"), [("ReLU", (3, 3), (2, 2)), ("sigmoid", (3, 3), (2, 2)),
+                                                        ("tanh", (3, 3), (2, 2)), ("ReLU", (3, 2), (2, 3))],
+                         ids=["ReLU", "sigmoid", "tanh", "ReLU-rectangular"])
+def test_seeded_runs_match(act_name: str, filt: tuple[int, int], pool: tuple[int, int]) -> None:
     m = 5
     data = (blocks(60, 0), blocks(20, 1), blocks(20, 2))
-    ours = seeded_net(s3, act_name, m)
-    theirs = seeded_net(t3, act_name, m, device=DEVICE)
+    ours = seeded_net(s3, act_name, m, filt, pool)
+    theirs = seeded_net(t3, act_name, m, filt, pool, device=DEVICE)
     for i, (p, t) in enumerate(zip(ours.params, theirs.params, strict=True)):
         assert_close(f"network3 initial parameter {i}", p, t.detach(), np.float64)
     (ours_result, ours_text), (theirs_result, theirs_text) = train(ours, data, 0.5), train(theirs, data, 0.5)

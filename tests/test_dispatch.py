@@ -47,7 +47,7 @@ def test_the_threaded_maxpool_and_batchnorm_equal_serial():
     outs = []
     for kernel in (pool.maxpool_forward.serial, pool.maxpool_forward.threaded):
         out, arg = np.empty((16, 32, 8, 8)), np.empty((16, 32, 8, 8), np.int64)
-        kernel(X, 2, 2, 0, out, arg)
+        kernel(X, 2, 2, 2, 2, 0, 0, out, arg)
         outs.append((out, arg))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])

@@ -39,19 +39,68 @@ def test_forward_errors_name_layer_and_shapes(layer, X, error, message) -> None:
         layer()(X)
 
 
+PAIR = "an int >= {0} or a pair \\(h, w\\) of ints >= {0}"
+CONV_PADDING = "an int >= 0, a pair \\(h, w\\) of ints >= 0, 'valid' or 'same'"
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: Conv2d(0, 4, 3), r"Conv2d: invalid configuration in=0, out=4, kernel=3, stride=1, padding=0"),
-        (lambda: Conv2d(1, 4, 3, stride=0), r"Conv2d: invalid configuration .* stride=0"),
-        (lambda: Conv2d(1, 4, 3, padding=-1), r"Conv2d: invalid configuration .* padding=-1"),
+        (lambda: Conv2d(0, 4, 3), r"Conv2d: in_channels must be an int >= 1, got 0"),
+        (lambda: Conv2d(1, 2.0, 3), r"Conv2d: out_channels must be an int >= 1, got 2.0"),
+        (lambda: Conv2d(1, 4, 0), rf"Conv2d: kernel_size must be {PAIR.format(1)}, got 0"),
+        (lambda: Conv2d(1, 4, (3, 0)), rf"Conv2d: kernel_size must be {PAIR.format(1)}, got \(3, 0\)"),
+        (lambda: Conv2d(1, 4, (3, 2, 1)), rf"Conv2d: kernel_size must be {PAIR.format(1)}, got \(3, 2, 1\)"),
+        (lambda: Conv2d(1, 4, 3.0), rf"Conv2d: kernel_size must be {PAIR.format(1)}, got 3.0"),
+        (lambda: Conv2d(1, 4, True), rf"Conv2d: kernel_size must be {PAIR.format(1)}, got True"),
+        (lambda: Conv2d(1, 4, "3"), rf"Conv2d: kernel_size must be {PAIR.format(1)}, got '3'"),
+        (lambda: Conv2d(1, 4, 3, stride=0), rf"Conv2d: stride must be {PAIR.format(1)}, got 0"),
+        (lambda: Conv2d(1, 4, 3, stride=(1, 0)), rf"Conv2d: stride must be {PAIR.format(1)}, got \(1, 0\)"),
+        (lambda: Conv2d(1, 4, 3, padding=-1), rf"Conv2d: padding must be {CONV_PADDING}, got -1"),
+        (lambda: Conv2d(1, 4, 3, padding=(1, -1)), rf"Conv2d: padding must be {CONV_PADDING}, got \(1, -1\)"),
+        (lambda: Conv2d(1, 4, 3, padding="full"), rf"Conv2d: padding must be {CONV_PADDING}, got 'full'"),
+        (lambda: Conv2d(1, 4, 3, stride=2, padding="same"),
+         r"Conv2d: padding='same' needs stride 1 \(as in PyTorch\), got stride \(2, 2\)"),
+        (lambda: Conv2d(1, 4, (3, 2), padding="same"),
+         r"Conv2d: padding='same' needs odd kernel sizes here .* got kernel_size \(3, 2\)"),
         (lambda: MaxPool2d(2, padding=2), r"MaxPool2d: padding 2 must be at most half the kernel size 2"),
+        (lambda: AvgPool2d((4, 2), padding=(2, 2)),
+         r"AvgPool2d: padding 2 must be at most half the kernel size \(4, 2\) \(PyTorch's rule\)"),
+        (lambda: MaxPool2d((2, 0)), rf"MaxPool2d: kernel_size must be {PAIR.format(1)}, got \(2, 0\)"),
+        (lambda: MaxPool2d(2, stride=0), rf"MaxPool2d: stride must be {PAIR.format(1)}, got 0"),
+        (lambda: AvgPool2d(2, stride=[1, 2, 3]), rf"AvgPool2d: stride must be {PAIR.format(1)}, got \[1, 2, 3\]"),
+        (lambda: AvgPool2d(2, padding=-1), rf"AvgPool2d: padding must be {PAIR.format(0)}, got -1"),
     ],
-    ids=["no-channels", "stride-0", "negative-padding", "pool-padding"],
+    ids=["no-channels", "float-channels", "kernel-0", "kernel-pair-0", "kernel-triple", "kernel-float",
+         "kernel-bool", "kernel-str", "stride-0", "stride-pair-0", "negative-padding", "negative-padding-pair",
+         "padding-unknown-word", "same-strided", "same-even", "pool-padding", "pool-padding-pair", "pool-kernel-0",
+         "pool-stride-0", "pool-stride-triple", "pool-negative-padding"],
 )
 def test_bad_configurations(make, message) -> None:
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_int_or_pair_arguments_are_kept_as_torch_keeps_them() -> None:
+    """Conv2d keeps pairs; the pools keep what they were given, the stride defaulting to the kernel."""
+    conv = Conv2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 0))
+    assert (conv.kernel_size, conv.stride, conv.padding) == ((3, 2), (2, 1), (1, 0))
+    assert conv.weight.data.shape == (3, 2, 3, 2) and conv.name == "Conv2d(2, 3, k=(3, 2))"
+    assert (Conv2d(1, 1, 3).kernel_size, Conv2d(1, 1, 3).padding) == ((3, 3), (0, 0))
+    assert Conv2d(1, 1, (5, 3), padding="same").padding == (2, 1)
+    assert Conv2d(1, 1, 5, padding="valid").padding == (0, 0)
+    assert Conv2d(1, 1, np.int64(3)).kernel_size == (3, 3)
+    pool = MaxPool2d((3, 2))
+    assert (pool.kernel_size, pool.stride, pool.padding) == ((3, 2), (3, 2), 0)
+    assert AvgPool2d(2, (1, 2)).stride == (1, 2)
+    X = np.zeros((1, 2, 7, 5), np.float32)
+    assert conv(X).shape == (1, 3, 4, 4) and pool(X).shape == (1, 2, 2, 2)
+
+
+def test_a_rectangular_kernel_too_big_names_both_sides() -> None:
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 1, k=\(2, 6\)\): kernel 2x6 is larger than the padded "
+                                         r"input 4x5 \(input shape \(1, 1, 4, 3\), padding \(0, 1\)\)"):
+        Conv2d(1, 1, (2, 6), padding=(0, 1))(np.zeros((1, 1, 4, 3), np.float32))
 
 
 @pytest.mark.parametrize("algorithm", ["direct", "im2col"])

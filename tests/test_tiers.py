@@ -172,38 +172,39 @@ def test_gemm_non_finite_values_land_where_torch_puts_them(name, M, K, N, dtype,
 
 @st.composite
 def conv_cases(draw) -> dict:
-    k = draw(st.integers(1, 5))
-    pad = draw(st.integers(0, k - 1))
-    H, W = draw(st.integers(max(1, k - 2 * pad), 12)), draw(st.integers(max(1, k - 2 * pad), 12))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))  # rectangular kernels too
+    ph, pw = draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))
+    H, W = draw(st.integers(max(1, kh - 2 * ph), 12)), draw(st.integers(max(1, kw - 2 * pw), 12))
     return {"N": draw(st.integers(1, 3)), "C": draw(st.integers(1, 4)), "Co": draw(st.integers(1, 5)),
-            "H": H, "W": W, "k": k, "pad": pad, "dtype": draw(st.sampled_from([np.float64, np.float32])),
-            "seed": draw(st.integers(0, 2**16))}
+            "H": H, "W": W, "kh": kh, "kw": kw, "ph": ph, "pw": pw,
+            "dtype": draw(st.sampled_from([np.float64, np.float32])), "seed": draw(st.integers(0, 2**16))}
 
 
 def _conv_arrays(case: dict):
     rng = np.random.default_rng(case["seed"])
-    N, C, Co, H, W, k, pad, dtype = (case[key] for key in ("N", "C", "Co", "H", "W", "k", "pad", "dtype"))
-    Ho, Wo = H + 2 * pad - k + 1, W + 2 * pad - k + 1
+    N, C, Co, H, W, kh, kw, ph, pw, dtype = (case[key] for key in ("N", "C", "Co", "H", "W", "kh", "kw", "ph",
+                                                                     "pw", "dtype"))
+    Ho, Wo = H + 2 * ph - kh + 1, W + 2 * pw - kw + 1
     X = rng.standard_normal((N, C, H, W)).astype(dtype)
-    Wt = rng.standard_normal((Co, C, k, k)).astype(dtype)
+    Wt = rng.standard_normal((Co, C, kh, kw)).astype(dtype)
     b = rng.standard_normal(Co).astype(dtype)
     dY = rng.standard_normal((N, Co, Ho, Wo)).astype(dtype)
     return X, Wt, b, dY
 
 
-def _conv_run(name: str, kernel, X, Wt, b, dY, pad: int, dW0: np.ndarray | None = None):
+def _conv_run(name: str, kernel, X, Wt, b, dY, pad: tuple[int, int], dW0: np.ndarray | None = None):
     if name == "conv2d_forward":
-        return kernel(X, Wt, b, pad, np.empty(dY.shape, X.dtype))
+        return kernel(X, Wt, b, *pad, np.empty(dY.shape, X.dtype))
     if name == "conv2d_backward_input":
-        return kernel(dY, Wt, pad, np.empty(X.shape, X.dtype))
-    return kernel(X, dY, pad, (np.zeros(Wt.shape, X.dtype) if dW0 is None else dW0.copy()))
+        return kernel(dY, Wt, *pad, np.empty(X.shape, X.dtype))
+    return kernel(X, dY, *pad, (np.zeros(Wt.shape, X.dtype) if dW0 is None else dW0.copy()))
 
 
 @SETTINGS
 @given(name=st.sampled_from(CONVS), case=conv_cases())
 def test_conv_fast_equals_reference_within_rounding(name, case):
     X, Wt, b, dY = _conv_arrays(case)
-    pad, dtype = case["pad"], case["dtype"]
+    pad, dtype = (case["ph"], case["pw"]), case["dtype"]
     reference, fast_kernel = ops.TWINS[name]
     dW0 = np.random.default_rng(1).standard_normal(Wt.shape).astype(dtype)  # backward_weight adds to it
     fast = _conv_run(name, fast_kernel, X, Wt, b, dY, pad, dW0)
@@ -217,7 +218,7 @@ def test_conv_fast_equals_reference_within_rounding(name, case):
     assert np.all(np.abs(fast.astype(np.float64) - ref) <= bound), (name, case)
 
 
-def _torch_conv(name: str, X, Wt, dY, pad: int) -> np.ndarray:
+def _torch_conv(name: str, X, Wt, dY, pad: tuple[int, int]) -> np.ndarray:
     x, w = torch.from_numpy(X), torch.from_numpy(Wt)
     if name == "conv2d_forward":
         return torch.nn.functional.conv2d(x, w, padding=pad).numpy()
@@ -240,7 +241,7 @@ def test_conv_non_finite_data_lands_where_torch_puts_it(name, case, kind):
     flat[hits] = rng.choice([np.inf, -np.inf, np.nan], size=hits.size) if kind == "mixed" else \
         {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}[kind]
     zeros = np.zeros(Wt.shape[0], X.dtype)
-    pad = case["pad"]
+    pad = (case["ph"], case["pw"])
     theirs = _torch_conv(name, X, Wt, dY, pad)
     results = {}
     for label, kernel in zip(("reference", "fast"), ops.TWINS[name], strict=True):
@@ -259,7 +260,7 @@ def test_reference_conv_skips_padding_taps_but_counts_every_real_one():
     """A 1x1 image, 3x3 filter, pad 1: the output is the centre tap times the pixel, plus b."""
     X = np.full((1, 1, 1, 1), 2.0)
     W = np.arange(9.0).reshape(1, 1, 3, 3)
-    out = ops.TWINS["conv2d_forward"][0](X, W, np.array([0.5]), 1, np.empty((1, 1, 1, 1)))
+    out = ops.TWINS["conv2d_forward"][0](X, W, np.array([0.5]), 1, 1, np.empty((1, 1, 1, 1)))
     assert out[0, 0, 0, 0] == 2.0 * 4.0 + 0.5
 
 

@@ -95,16 +95,14 @@ class ConvPoolLayer:
         if filter_shape[1] != image_shape[1]:
             raise ValueError(f"ConvPoolLayer: filter_shape {filter_shape} takes {filter_shape[1]} input maps "
                              f"but image_shape {image_shape} has {image_shape[1]}")
-        if filter_shape[2] != filter_shape[3] or poolsize[0] != poolsize[1]:
-            raise ValueError(f"ConvPoolLayer: square filters and pools only, got {filter_shape[2:]} and {poolsize}")
         self.filter_shape, self.image_shape, self.poolsize = filter_shape, image_shape, poolsize
         self.activation_fn = activation_fn
         n_out = filter_shape[0] * np.prod(filter_shape[2:]) / np.prod(poolsize)
         w = np.random.normal(loc=0, scale=np.sqrt(1.0 / n_out), size=filter_shape)
         b = np.random.normal(loc=0, scale=1.0, size=(filter_shape[0],))
-        self.conv = Conv2d(filter_shape[1], filter_shape[0], filter_shape[2], bias=False, dtype=np.float64)
+        self.conv = Conv2d(filter_shape[1], filter_shape[0], tuple(filter_shape[2:]), bias=False, dtype=np.float64)
         self.conv.weight.data[...] = w
-        self.pool = MaxPool2d(poolsize[0])
+        self.pool = MaxPool2d(tuple(poolsize))
         self.b = b
         self.params = [self.conv.weight.data, self.b]
 

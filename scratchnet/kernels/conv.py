@@ -10,11 +10,13 @@ writes ``kh*kw`` copies of the input into a matrix, then multiplies it. On the z
 the copies cost as much as the products (and col2im's scatter-add as much again in the
 backward pass), so the direct path is the default wherever it applies: stride 1, padding up
 to ``k - 1`` — every model here. im2col + GEMM remains for strides above 1.
-Layouts are PyTorch's: X ``(N, C, H, W)``, W ``(C_out, C_in, kh, kw)``.
+Layouts are PyTorch's: X ``(N, C, H, W)``, W ``(C_out, C_in, kh, kw)``. Kernels may be
+rectangular; stride ``(sh, sw)`` and padding ``(ph, pw)`` are per dimension, rows first, as
+PyTorch's pairs are.
 
-    H_out = (H + 2 pad - kh) // stride + 1            (same for W)
-    Y[n, o, i, j] = sum_{c,p,q} W[o, c, p, q] X[n, c, i*stride + p - pad, j*stride + q - pad] + b[o]
-    cols[(n, i, j), (c, p, q)] = X[n, c, i*stride + p - pad, j*stride + q - pad]   (0 outside)
+    H_out = (H + 2 ph - kh) // sh + 1                 W_out = (W + 2 pw - kw) // sw + 1
+    Y[n, o, i, j] = sum_{c,p,q} W[o, c, p, q] X[n, c, i*sh + p - ph, j*sw + q - pw] + b[o]
+    cols[(n, i, j), (c, p, q)] = X[n, c, i*sh + p - ph, j*sw + q - pw]   (0 outside)
 """
 
 from __future__ import annotations
@@ -50,21 +52,21 @@ def out_size(size: int, k: int, stride: int, pad: int) -> int:
 
 # --8<-- [start:im2col]
 @serial_or_parallel()
-def im2col(X, kh, kw, stride, pad, cols):
+def im2col(X, kh, kw, sh, sw, ph, pw, cols):
     """cols ``(N*H_out*W_out, C*kh*kw)`` from X ``(N, C, H, W)``; zeros where the window is in padding."""
     N, C, H, W = X.shape
-    Ho = (H + 2 * pad - kh) // stride + 1
-    Wo = (W + 2 * pad - kw) // stride + 1
+    Ho = (H + 2 * ph - kh) // sh + 1
+    Wo = (W + 2 * pw - kw) // sw + 1
     for n in prange(N):
         for i in range(Ho):
             for j in range(Wo):
                 row = (n * Ho + i) * Wo + j
                 for c in range(C):
                     for p in range(kh):
-                        h = i * stride + p - pad
+                        h = i * sh + p - ph
                         base = (c * kh + p) * kw
                         for q in range(kw):
-                            w = j * stride + q - pad
+                            w = j * sw + q - pw
                             if 0 <= h < H and 0 <= w < W:
                                 cols[row, base + q] = X[n, c, h, w]
                             else:
@@ -73,11 +75,11 @@ def im2col(X, kh, kw, stride, pad, cols):
 
 
 @serial_or_parallel()
-def col2im(dcols, kh, kw, stride, pad, dX):
+def col2im(dcols, kh, kw, sh, sw, ph, pw, dX):
     """The adjoint of im2col: dX ``(N, C, H, W)`` = sum of every column entry back to its pixel."""
     N, C, H, W = dX.shape
-    Ho = (H + 2 * pad - kh) // stride + 1
-    Wo = (W + 2 * pad - kw) // stride + 1
+    Ho = (H + 2 * ph - kh) // sh + 1
+    Wo = (W + 2 * pw - kw) // sw + 1
     for n in prange(N):  # each sample's pixels are written by its own rows only: no races
         dX[n] = 0.0
         for i in range(Ho):
@@ -85,12 +87,12 @@ def col2im(dcols, kh, kw, stride, pad, dX):
                 row = (n * Ho + i) * Wo + j
                 for c in range(C):
                     for p in range(kh):
-                        h = i * stride + p - pad
+                        h = i * sh + p - ph
                         if h < 0 or h >= H:
                             continue
                         base = (c * kh + p) * kw
                         for q in range(kw):
-                            w = j * stride + q - pad
+                            w = j * sw + q - pw
                             if 0 <= w < W:
                                 dX[n, c, h, w] += dcols[row, base + q]
     return dX
@@ -147,28 +149,28 @@ def _window_offsets(C, kh, kw, Hp, Wp):
 
 
 @njit(cache=True, boundscheck=False)
-def _pad_sample(X, n, pad, Xp):
-    """Xp[c*Hp*Wp + (i + pad)*Wp + (j + pad)] = X[n, c, i, j]: one image, zero-padded, flat.
+def _pad_sample(X, n, ph, pw, Xp):
+    """Xp[c*Hp*Wp + (i + ph)*Wp + (j + pw)] = X[n, c, i, j]: one image, zero-padded, flat.
 
     Xp is zeros beyond the image (the border, and a tail that windows of the last rows read).
     """
     _, C, H, W = X.shape
-    Hp, Wp = H + 2 * pad, W + 2 * pad
+    Hp, Wp = H + 2 * ph, W + 2 * pw
     Xp[:] = 0.0
     for c in range(C):
         for i in range(H):
-            row = (c * Hp + i + pad) * Wp + pad
+            row = (c * Hp + i + ph) * Wp + pw
             for j in range(W):
                 Xp[row + j] = X[n, c, i, j]
 
 
 # --8<-- [start:direct_forward]
 @njit(cache=True, boundscheck=False)
-def _direct_samples(X, pad, W2, kh, kw, koff, b, out, n0, n1):
+def _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, n0, n1):
     """out[n, o] = sum_k W2[o, k] Xp_n[koff[k] + pos] + b[o] for samples n0:n1."""
     _, C, H, Wd = X.shape
     _, Co, Ho, Wo = out.shape
-    Hp, Wp = H + 2 * pad, Wd + 2 * pad
+    Hp, Wp = H + 2 * ph, Wd + 2 * pw
     K = C * kh * kw
     VL = VECTOR_BYTES // out.itemsize
     NR = NV * VL
@@ -177,7 +179,7 @@ def _direct_samples(X, pad, W2, kh, kw, koff, b, out, n0, n1):
     Yp = np.empty(Co * P, out.dtype)                 # (C_out, Ho * Wp): rows over the padded width
     flat = out.reshape(out.size)
     for n in range(n0, n1):
-        _pad_sample(X, n, pad, Xp)
+        _pad_sample(X, n, ph, pw, Xp)
         for o0 in range(0, Co, MR):
             m = min(MR, Co - o0)
             for p0 in range(0, P, NR):
@@ -197,46 +199,48 @@ def _direct_samples(X, pad, W2, kh, kw, koff, b, out, n0, n1):
 
 
 @njit(cache=True, parallel=True)
-def _direct_parallel(X, pad, W2, kh, kw, koff, b, out, parts):
+def _direct_parallel(X, ph, pw, W2, kh, kw, koff, b, out, parts):
     N = X.shape[0]
     per = (N + parts - 1) // parts
     for t in prange(parts):
-        _direct_samples(X, pad, W2, kh, kw, koff, b, out, min(N, t * per), min(N, (t + 1) * per))
+        _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, min(N, t * per), min(N, (t + 1) * per))
 
 
 @njit(cache=True)
-def conv2d_forward(X, W, b, pad, out):
-    """``out[n, o, i, j] = sum_{c,p,q} W[o, c, p, q] X[n, c, i + p - pad, j + q - pad] + b[o]``.
+def conv2d_forward(X, W, b, ph, pw, out):
+    """``out[n, o, i, j] = sum_{c,p,q} W[o, c, p, q] X[n, c, i + p - ph, j + q - pw] + b[o]``.
 
-    Stride 1, zero padding ``pad``; X ``(N, C, H, W)``, W ``(C_out, C, kh, kw)``, b ``(C_out,)``,
-    out ``(N, C_out, H + 2 pad - kh + 1, W + 2 pad - kw + 1)``. Samples are shared among the
-    threads when the work is large enough.
+    Stride 1, zero padding ``ph`` rows and ``pw`` columns; X ``(N, C, H, W)``, W ``(C_out, C, kh,
+    kw)``, b ``(C_out,)``, out ``(N, C_out, H + 2 ph - kh + 1, W + 2 pw - kw + 1)``. Samples are
+    shared among the threads when the work is large enough.
     """
     N, C, H, Wd = X.shape
     Co, _, kh, kw = W.shape
-    Hp, Wp = H + 2 * pad, Wd + 2 * pad
+    Hp, Wp = H + 2 * ph, Wd + 2 * pw
     koff = _window_offsets(C, kh, kw, Hp, Wp)
     W2 = np.ascontiguousarray(W).reshape(W.size)       # (C_out, K) row-major
     if N > 1 and 2 * N * Co * out.shape[2] * Wp * C * kh * kw >= PARALLEL_FLOPS:
-        _direct_parallel(X, pad, W2, kh, kw, koff, b, out, min(N, THREADS))
+        _direct_parallel(X, ph, pw, W2, kh, kw, koff, b, out, min(N, THREADS))
     else:
-        _direct_samples(X, pad, W2, kh, kw, koff, b, out, 0, N)
+        _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, 0, N)
     return out
 
 
 # --8<-- [start:direct_input]
 @njit(cache=True)
-def conv2d_backward_input(dY, W, pad, dX):
+def conv2d_backward_input(dY, W, ph, pw, dX):
     """``dX = dY (*) rot180(W)^T``: the full correlation, as a forward pass with padding k-1-pad.
 
-    ``dX[n, c, y, x] = sum_{o,p,q} dY[n, o, y - p + pad, x - q + pad] W[o, c, p, q]``: with dY
-    padded by ``kh - 1 - pad`` it is a plain correlation with the flipped filters
-    ``W'[c, o, p, q] = W[o, c, kh-1-p, kw-1-q]``. Square kernels, ``pad <= k - 1``.
+    ``dX[n, c, y, x] = sum_{o,p,q} dY[n, o, y - p + ph, x - q + pw] W[o, c, p, q]``: with dY
+    padded by ``kh - 1 - ph`` rows and ``kw - 1 - pw`` columns it is a plain correlation with the
+    flipped filters ``W'[c, o, p, q] = W[o, c, kh-1-p, kw-1-q]``. Needs ``ph <= kh - 1`` and
+    ``pw <= kw - 1``.
     """
-    if W.shape[2] != W.shape[3] or pad > W.shape[2] - 1:
-        raise ValueError("conv2d_backward_input: needs a square kernel and padding <= kernel size - 1")
+    kh, kw = W.shape[2], W.shape[3]
+    if ph > kh - 1 or pw > kw - 1:
+        raise ValueError("conv2d_backward_input: needs padding <= kernel size - 1 in each dimension")
     Wf = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, C_out, kh, kw)
-    return conv2d_forward(dY, Wf, np.zeros(Wf.shape[0], dY.dtype), W.shape[2] - 1 - pad, dX)
+    return conv2d_forward(dY, Wf, np.zeros(Wf.shape[0], dY.dtype), kh - 1 - ph, kw - 1 - pw, dX)
 
 
 # --8<-- [end:direct_input]
@@ -244,7 +248,7 @@ def conv2d_backward_input(dY, W, pad, dX):
 
 # --8<-- [start:direct_weight]
 @njit(cache=True, boundscheck=False)
-def _weight_samples(X, dY, pad, kh, kw, koff, dWT, n0, n1):
+def _weight_samples(X, dY, ph, pw, kh, kw, koff, dWT, n0, n1):
     """dWT[k, o] = sum_{n0 <= n < n1} sum_pos Xp_n[koff[k] + pos] dYt_n[pos, o] (overwritten).
 
     Per sample: its padded image Xp_n, and dY_n transposed to rows over the padded width
@@ -252,7 +256,7 @@ def _weight_samples(X, dY, pad, kh, kw, koff, dWT, n0, n1):
     """
     _, C, H, Wd = X.shape
     _, Co, Ho, Wo = dY.shape
-    Hp, Wp = H + 2 * pad, Wd + 2 * pad
+    Hp, Wp = H + 2 * ph, Wd + 2 * pw
     K = koff.shape[0]
     VL = VECTOR_BYTES // dWT.itemsize
     NR = NV * VL
@@ -260,7 +264,7 @@ def _weight_samples(X, dY, pad, kh, kw, koff, dWT, n0, n1):
     Xp = np.empty(C * Hp * Wp + Wp + kw, X.dtype)
     dYt = np.zeros(P * Co, dY.dtype)                 # (Ho * Wp, C_out)
     for n in range(n0, n1):
-        _pad_sample(X, n, pad, Xp)
+        _pad_sample(X, n, ph, pw, Xp)
         for i in range(Ho):
             for j in range(Wo):
                 r = (i * Wp + j) * Co
@@ -278,7 +282,7 @@ def _weight_samples(X, dY, pad, kh, kw, koff, dWT, n0, n1):
 
 
 @njit(cache=True, boundscheck=False)
-def _weight_samples_dot(X, dY, pad, kh, kw, koff, dW2, n0, n1):
+def _weight_samples_dot(X, dY, ph, pw, kh, kw, koff, dW2, n0, n1):
     """dW2[o, k] = sum_{n0 <= n < n1} sum_pos dYw_n[o, pos] Xp_n[koff[k] + pos] (overwritten).
 
     The dot-product form, for few windows (a first layer: ``C*kh*kw`` of 9 or 25): both operands
@@ -287,14 +291,14 @@ def _weight_samples_dot(X, dY, pad, kh, kw, koff, dW2, n0, n1):
     """
     _, C, H, Wd = X.shape
     _, Co, Ho, Wo = dY.shape
-    Hp, Wp = H + 2 * pad, Wd + 2 * pad
+    Hp, Wp = H + 2 * ph, Wd + 2 * pw
     K = koff.shape[0]
     NR = NV * (VECTOR_BYTES // dW2.itemsize)
     P = Ho * Wp
     Xp = np.empty(C * Hp * Wp + Wp + kw, X.dtype)
     dYw = np.zeros(Co * P, dY.dtype)                 # (C_out, Ho * Wp)
     for n in range(n0, n1):
-        _pad_sample(X, n, pad, Xp)
+        _pad_sample(X, n, ph, pw, Xp)
         for o in range(Co):
             for i in range(Ho):
                 for j0 in range(0, Wo, NR):
@@ -309,15 +313,15 @@ def _weight_samples_dot(X, dY, pad, kh, kw, koff, dW2, n0, n1):
 
 
 @njit(cache=True, parallel=True)
-def _weight_parallel(X, dY, pad, kh, kw, koff, sums, dot):
+def _weight_parallel(X, dY, ph, pw, kh, kw, koff, sums, dot):
     N, parts = X.shape[0], sums.shape[0]
     per = (N + parts - 1) // parts
     for t in prange(parts):
         n0, n1 = min(N, t * per), min(N, (t + 1) * per)
         if dot:
-            _weight_samples_dot(X, dY, pad, kh, kw, koff, sums[t], n0, n1)
+            _weight_samples_dot(X, dY, ph, pw, kh, kw, koff, sums[t], n0, n1)
         else:
-            _weight_samples(X, dY, pad, kh, kw, koff, sums[t], n0, n1)
+            _weight_samples(X, dY, ph, pw, kh, kw, koff, sums[t], n0, n1)
 
 
 @njit(cache=True)
@@ -333,8 +337,8 @@ DOT_MAX_WINDOWS = 32  # up to this many windows C*kh*kw, the dot form (measured:
 
 
 @njit(cache=True)
-def conv2d_backward_weight(X, dY, pad, dW):
-    """``dW[o, c, p, q] += sum_{n,i,j} dY[n, o, i, j] X[n, c, i + p - pad, j + q - pad]``.
+def conv2d_backward_weight(X, dY, ph, pw, dW):
+    """``dW[o, c, p, q] += sum_{n,i,j} dY[n, o, i, j] X[n, c, i + p - ph, j + q - pw]``.
 
     Stride 1; X ``(N, C, H, W)``, dY ``(N, C_out, Ho, Wo)``, dW ``(C_out, C, kh, kw)`` accumulated
     into. Computed as ``dW^T (K, C_out)``: its rows are windows ``koff[k]`` of the padded image,
@@ -349,20 +353,20 @@ def conv2d_backward_weight(X, dY, pad, dW):
     """
     N, C, H, Wd = X.shape
     Co, _, kh, kw = dW.shape
-    Wp = Wd + 2 * pad
+    Wp = Wd + 2 * pw
     K = C * kh * kw
-    koff = _window_offsets(C, kh, kw, H + 2 * pad, Wp)
+    koff = _window_offsets(C, kh, kw, H + 2 * ph, Wp)
     parts = min(N, THREADS) if 2 * N * Co * dY.shape[2] * Wp * K >= PARALLEL_FLOPS else 1
     dot = K <= DOT_MAX_WINDOWS
     sums = np.zeros((parts, K * Co), dW.dtype)         # per thread: (C_out, K) if dot, else (K, C_out)
     if parts > 1:
-        _weight_parallel(X, dY, pad, kh, kw, koff, sums, dot)
+        _weight_parallel(X, dY, ph, pw, kh, kw, koff, sums, dot)
     elif dot:
-        _weight_samples_dot(X, dY, pad, kh, kw, koff, sums[0], 0, N)
+        _weight_samples_dot(X, dY, ph, pw, kh, kw, koff, sums[0], 0, N)
     else:
-        _weight_samples(X, dY, pad, kh, kw, koff, sums[0], 0, N)
+        _weight_samples(X, dY, ph, pw, kh, kw, koff, sums[0], 0, N)
     if _any_nan(sums):
-        return reference_conv.conv2d_backward_weight(X, dY, pad, dW)
+        return reference_conv.conv2d_backward_weight(X, dY, ph, pw, dW)
     dW2 = dW.reshape(Co, K)
     for t in range(parts):
         for o in range(Co):

@@ -3,6 +3,8 @@
 Max-pool remembers the flat index ``h*W + w`` of each window's maximum; on ties the first in
 row-major window order wins (PyTorch's rule), and the whole gradient goes to that one input.
 Average-pool counts padded zeros in the divisor (``count_include_pad=True``, PyTorch's default).
+Windows are ``kh x kw``, moved by ``(sh, sw)`` over the image padded by ``(ph, pw)``, rows first
+(PyTorch's pairs); ``H_out = (H + 2 ph - kh) // sh + 1``, ``W_out = (W + 2 pw - kw) // sw + 1``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from .dispatch import serial_or_parallel
 
 # --8<-- [start:maxpool]
 @serial_or_parallel()
-def maxpool_forward(X, k, stride, pad, out, argmax):
-    """out[n, c, i, j] = max over the k x k window; argmax holds the winner's flat index."""
+def maxpool_forward(X, kh, kw, sh, sw, ph, pw, out, argmax):
+    """out[n, c, i, j] = max over the kh x kw window; argmax holds the winner's flat index."""
     N, C, H, W = X.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    if k == 2 and stride == 2 and pad == 0:  # every model's pool: the same rule, unrolled
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0:  # every model's pool, unrolled
         for n in prange(N):
             for c in range(C):
                 for i in range(Ho):
@@ -40,12 +42,12 @@ def maxpool_forward(X, k, stride, pad, out, argmax):
                 for j in range(Wo):
                     best = -1
                     m = X[n, c, 0, 0]
-                    for p in range(k):
-                        h = i * stride + p - pad
+                    for p in range(kh):
+                        h = i * sh + p - ph
                         if h < 0 or h >= H:
                             continue
-                        for q in range(k):
-                            w = j * stride + q - pad
+                        for q in range(kw):
+                            w = j * sw + q - pw
                             if 0 <= w < W and (best < 0 or X[n, c, h, w] > m):
                                 m = X[n, c, h, w]
                                 best = h * W + w
@@ -71,8 +73,8 @@ def maxpool_backward(dY, argmax, dX):
 
 
 @serial_or_parallel()
-def avgpool_forward(X, k, stride, pad, out):
-    """out = mean over the k x k window, padded zeros included (divisor k*k)."""
+def avgpool_forward(X, kh, kw, sh, sw, ph, pw, out):
+    """out = mean over the kh x kw window, padded zeros included (divisor kh*kw)."""
     N, C, H, W = X.shape
     Ho, Wo = out.shape[2], out.shape[3]
     for n in prange(N):
@@ -80,20 +82,20 @@ def avgpool_forward(X, k, stride, pad, out):
             for i in range(Ho):
                 for j in range(Wo):
                     s = 0.0
-                    for p in range(k):
-                        h = i * stride + p - pad
+                    for p in range(kh):
+                        h = i * sh + p - ph
                         if 0 <= h < H:
-                            for q in range(k):
-                                w = j * stride + q - pad
+                            for q in range(kw):
+                                w = j * sw + q - pw
                                 if 0 <= w < W:
                                     s += X[n, c, h, w]
-                    out[n, c, i, j] = s / (k * k)
+                    out[n, c, i, j] = s / (kh * kw)
     return out
 
 
 @serial_or_parallel()
-def avgpool_backward(dY, k, stride, pad, dX):
-    """dX[window] += dY / (k*k) for every window the pixel belongs to."""
+def avgpool_backward(dY, kh, kw, sh, sw, ph, pw, dX):
+    """dX[window] += dY / (kh*kw) for every window the pixel belongs to."""
     N, C, H, W = dX.shape
     Ho, Wo = dY.shape[2], dY.shape[3]
     for n in prange(N):
@@ -101,12 +103,12 @@ def avgpool_backward(dY, k, stride, pad, dX):
         for c in range(C):
             for i in range(Ho):
                 for j in range(Wo):
-                    g = dY[n, c, i, j] / (k * k)
-                    for p in range(k):
-                        h = i * stride + p - pad
+                    g = dY[n, c, i, j] / (kh * kw)
+                    for p in range(kh):
+                        h = i * sh + p - ph
                         if 0 <= h < H:
-                            for q in range(k):
-                                w = j * stride + q - pad
+                            for q in range(kw):
+                                w = j * sw + q - pw
                                 if 0 <= w < W:
                                     dX[n, c, h, w] += g
     return dX

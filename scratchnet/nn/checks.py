@@ -42,3 +42,28 @@ def check_grad(layer: str, grad: np.ndarray, expected_shape: tuple[int, ...]) ->
             f"{layer}: backward got a gradient of shape {grad.shape}, "
             f"but the forward output had shape {expected_shape}"
         )
+
+
+def as_pair(layer: str, argument: str, value: object, minimum: int) -> tuple[int, int]:
+    """PyTorch's ``int or (h, w)`` argument as a pair ``(h, w)``, each at least ``minimum``.
+
+    ``3 -> (3, 3)``, ``(3, 2) -> (3, 2)``; anything else (a bool, a float, a string, a pair of the
+    wrong length, a value below ``minimum``) raises a ValueError that names the layer, the argument,
+    what was expected and what was given.
+    """
+    expected = f"an int >= {minimum} or a pair (h, w) of ints >= {minimum}"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{layer}: {argument} must be {expected}, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{layer}: {argument} must be {expected}, got {value!r}")
+    return pair
+
+
+def pair_repr(pair: tuple[int, int]) -> str:
+    """``(3, 3) -> "3"``, ``(3, 2) -> "(3, 2)"``: how messages show a pair."""
+    return str(pair[0]) if pair[0] == pair[1] else str(tuple(pair))
