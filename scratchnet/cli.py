@@ -20,16 +20,19 @@ book library as a parameter, so ``pip install scratchnet`` works without PyTorch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import sys
 import textwrap
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from .data import DATASETS, DataError
+from .data.errors import DataWarning
 
 if TYPE_CHECKING:
     from .train import Backend, TrainConfig
@@ -427,13 +430,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scratchnet`` console script; returns the exit status.
 
     ``train`` and ``book`` run with SIGINT / SIGTERM caught (``scratchnet.train.stop_signals``):
-    the run stops cleanly and the status is 128 + the signal's number (130, 143).
+    the run stops cleanly and the status is 128 + the signal's number (130, 143). A damaged cache
+    file that is healed prints one ``scratchnet: warning: ...`` line.
     """
-    from .train.interrupt import Interrupted, stop_signals
-
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args._argv = argv
+    with _data_warnings_as_messages():
+        return _run(args, argv)
+
+
+@contextlib.contextmanager
+def _data_warnings_as_messages() -> Iterator[None]:
+    """Inside the block a :class:`DataWarning` prints as ``scratchnet: warning: ...``, one line for
+    the user, instead of Python's ``file.py:123: DataWarning: ...`` and a line of source. Only the
+    formatting changes: code that records warnings (``warnings.catch_warnings(record=True)``) still
+    gets the warning object."""
+    original = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None) -> str:
+        if issubclass(category, DataWarning):
+            return f"scratchnet: warning: {message}\n"
+        return original(message, category, filename, lineno, line)
+
+    warnings.formatwarning = formatwarning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = original
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from .train.interrupt import Interrupted, stop_signals
+
     try:
         if args.command not in ("train", "book"):
             return args.func(args)
