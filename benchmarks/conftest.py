@@ -41,8 +41,21 @@ def machine_description() -> dict:
 
     blas = [f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)"
             for p in threadpool_info() if p.get("user_api") == "blas"]
+    from scratchnet.kernels.machine import machine, plan
+
+    m, p = machine(), plan()
+    isa = sorted(f for f in m.flags if f.startswith(("avx", "fma", "amx")))
     return {
         "cpu_model": cpu_model(),
+        "cpu_vendor": m.vendor,
+        "cpu_family": m.family,
+        "cpu_model_number": m.model,
+        "cpu_flags": " ".join(isa),
+        "numba_target": m.target_cpu,
+        "vector_bytes": p.vector_bytes,
+        "kernel_plan": f"MR x NV = {p.mr} x {p.nv}, KC {p.kc}, MC {p.mc}, NC {p.nc}, dot tile {p.dr} x {p.dc}",
+        "emulated": {k: os.environ[k] for k in ("NUMBA_CPU_NAME", "OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY",
+                                                 "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS") if k in os.environ},
         "cores": os.cpu_count(),
         "threads": THREADS,
         "numpy": np.__version__,
@@ -60,5 +73,7 @@ def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
 
 def pytest_report_header(config) -> str:
     d = machine_description()
-    return (f"benchmarks: {d['cpu_model']}, {d['cores']} cores, {d['threads']} threads; "
+    return (f"benchmarks: {d['cpu_model']} (family {d['cpu_family']}, model {d['cpu_model_number']}, Numba target "
+            f"{d['numba_target']}, {8 * d['vector_bytes']}-bit vectors; {d['kernel_plan']}), "
+            f"{d['cores']} cores, {d['threads']} threads; "
             f"numpy {d['numpy']}, numba {d['numba']}, torch {d['torch']}; BLAS {d['blas']}; GPU {d['gpu']}")

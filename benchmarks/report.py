@@ -55,6 +55,14 @@ def render(data: dict) -> str:
         lines.append(f"Machine: {desc.get('cpu_model')}, {desc.get('cores')} cores, {desc.get('threads')} threads; "
                      f"numpy {desc.get('numpy')}, numba {desc.get('numba')}, torch {desc.get('torch')}; "
                      f"BLAS {desc.get('blas')}; GPU {desc.get('gpu')}.")
+        if "cpu_family" in desc:
+            vb = desc.get("vector_bytes")
+            lines.append(f"CPU: {desc.get('cpu_vendor')} family {desc.get('cpu_family')} model "
+                         f"{desc.get('cpu_model_number')}; flags {desc.get('cpu_flags')}; Numba target "
+                         f"{desc.get('numba_target')}, {8 * vb if vb else '?'}-bit vectors; kernels "
+                         f"{desc.get('kernel_plan')}.")
+        if desc.get("emulated"):
+            lines.append("Emulated target: " + ", ".join(f"{k}={v}" for k, v in desc["emulated"].items()) + ".")
     else:
         lines.append(f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}")
     lines += ["", "| group | backend | median | throughput | scratch ÷ this |", "|---|---|---:|---:|---:|"]

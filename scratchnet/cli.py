@@ -423,7 +423,50 @@ def build_parser() -> argparse.ArgumentParser:
     p_book.add_argument("--out", metavar="DIR",
                         help="where the chapter's plots go (default runs/book-CHAPTER; ch5: speeds.png)")
     p_book.set_defaults(func=_cmd_book)
+
+    p_bench = sub.add_parser(
+        "bench", help="run the benchmarks (scratch vs torch and NumPy), or explain the kernels' shape",
+        description="Run `pytest benchmarks --benchmark-only` from a checkout of the repository and print "
+                    "the ratios table (benchmarks/report.py), or say which register tile and blocking the "
+                    "fast kernels use on this machine and why.",
+        epilog="--target haswell computes as an AVX2-only machine would: Numba compiles for Haswell without "
+               "AVX-512 (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES, its own Numba cache), OpenBLAS runs its Haswell "
+               "kernels (OPENBLAS_CORETYPE) and torch its AVX2 ones (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, "
+               "MKL_ENABLE_INSTRUCTIONS). For measuring only: the tests never set these.")
+    p_bench.add_argument("--explain", action="store_true",
+                         help="print the machine, the kernels' register tile and blocking, and the reason for each")
+    p_bench.add_argument("--target", choices=["native", "haswell"], default="native",
+                         help="the CPU to compute as (default: this one)")
+    p_bench.add_argument("--json", metavar="FILE", help="pytest-benchmark's JSON (default benchmark-TARGET.json)")
+    p_bench.add_argument("-k", metavar="EXPR", help="only the benchmarks matching EXPR (pytest -k)")
+    p_bench.set_defaults(func=_cmd_bench)
     return parser
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    """``scratchnet bench``: see its ``--help``."""
+    import os
+    import subprocess
+
+    from .kernels.machine import emulation_env
+
+    env = {**os.environ, **emulation_env(args.target)}
+    if args.explain:  # in a fresh interpreter, so the target's variables take effect before Numba starts
+        code = "from scratchnet.kernels.machine import plan; print(plan().explain())"
+        return subprocess.run([sys.executable, "-c", code], env=env).returncode
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "conftest.py").is_file():
+        raise FileNotFoundError(f"scratchnet bench runs the benchmarks of a checkout of the repository, but "
+                                f"{root / 'benchmarks'} has none (clone the repository and install it with "
+                                f"pip install -e '.[dev]')")
+    out = Path(args.json or f"benchmark-{args.target}.json").resolve()
+    cmd = [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", f"--benchmark-json={out}", "-q"]
+    if args.k:
+        cmd += ["-k", args.k]
+    rc = subprocess.run(cmd, cwd=root, env=env).returncode
+    if rc != 0 or not out.is_file():
+        return rc or 1
+    return subprocess.run([sys.executable, str(root / "benchmarks" / "report.py"), str(out)], env=env).returncode
 
 
 def main(argv: Sequence[str] | None = None) -> int:

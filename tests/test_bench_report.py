@@ -36,3 +36,17 @@ def test_ratios_are_other_time_over_scratch_time(tmp_path: Path, capsys):
 def test_unreadable_file_is_reported(tmp_path: Path, capsys):
     assert report.main([str(tmp_path / "missing.json")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_the_report_names_the_cpu_family_model_and_vector_width(tmp_path: Path, capsys):
+    desc = {"cpu_model": "AMD EPYC 9R14", "cores": 2, "threads": 2, "numpy": "1", "numba": "2", "torch": "3",
+            "blas": "OpenBLAS", "gpu": None, "cpu_vendor": "AuthenticAMD", "cpu_family": 25, "cpu_model_number": 17,
+            "cpu_flags": "avx2 avx512f fma", "numba_target": "haswell", "vector_bytes": 32,
+            "kernel_plan": "MR x NV = 6 x 2, KC 256", "emulated": {"NUMBA_CPU_NAME": "haswell"}}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"machine_info": {"scratchnet": desc}, "benchmarks": []}))
+    assert report.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert ("CPU: AuthenticAMD family 25 model 17; flags avx2 avx512f fma; Numba target haswell, 256-bit vectors; "
+            "kernels MR x NV = 6 x 2, KC 256.") in out
+    assert "Emulated target: NUMBA_CPU_NAME=haswell." in out

@@ -16,12 +16,14 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .machine import plan
 from .microkernel import MR, NV, VECTOR_BYTES, copy_strip, tile, tile_narrow
 from .vmath import wide_vectors
 
-KC = 256                   # depths per packed block (a KC x NR panel of B stays in L1)
-MC = 128                   # rows of op(A) per packed block (MC x KC stays in L2)
-NC = 4096                  # columns of op(B) per packed block (KC x NC in L2/L3)
+# The blocking, chosen from the cache sizes by machine.py's rule (``scratchnet bench --explain``):
+KC = plan().kc             # depths per packed block (a KC x NR panel of B stays in L1): 256 on a 48 KiB L1d
+MC = plan().mc             # rows of op(A) per packed block (MC x KC stays in L2): 128
+NC = plan().nc             # columns of op(B) per packed block (KC x NC in L2/L3): 4096
 PARALLEL_FLOPS = 1 << 22   # below ~4 MFLOP one thread is faster than waking two
 THREADS = numba.config.NUMBA_NUM_THREADS  # parts of a threaded product (a compile-time constant)
 

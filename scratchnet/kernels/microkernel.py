@@ -23,16 +23,20 @@ Where the operands' rows are comes in three forms, one intrinsic each:
 
 from __future__ import annotations
 
-import llvmlite.binding as llvm
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-# Vector registers of the machine: 64 bytes with AVX-512, else 32 (AVX2).
-VECTOR_BYTES = 64 if "+avx512f" in llvm.get_host_cpu_features().flatten() else 32
-MR = 8                     # rows of a micro-tile
-NV = 2                     # vectors per micro-tile row: NR = NV * VECTOR_BYTES / itemsize columns
+from .machine import plan
+
+# The shape of the register tiles, chosen for the compile target by machine.py's rule
+# (``scratchnet bench --explain`` prints the choice and why): with AVX-512, 64-byte vectors and
+# 8 x 2 tiles; with AVX2, 32-byte vectors and 6 x 2 tiles (16 registers).
+_PLAN = plan()
+VECTOR_BYTES = _PLAN.vector_bytes  # bytes of one vector register
+MR = _PLAN.mr                      # rows of a micro-tile
+NV = _PLAN.nv                      # vectors per micro-tile row: NR = NV * VECTOR_BYTES / itemsize columns
 
 
 def allow_wide_vectors(builder) -> None:
@@ -41,6 +45,8 @@ def allow_wide_vectors(builder) -> None:
     LLVM's tuning for AVX-512 CPUs prefers 256-bit vectors; GEMM-like code wants the full width,
     so kernels opt in per function (a no-op without AVX-512). String attributes llvmlite lacks.
     """
+    if VECTOR_BYTES < 64:
+        return
     for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
         set.add(builder.function.attributes, attr)
 
@@ -199,8 +205,8 @@ tile_gather_a_narrow = _tile_kernel(1, "a")
 # --8<-- [end:gemm_microkernel]
 
 
-DR = 4  # rows of a dot tile
-DC = 4  # columns of a dot tile: DR x DC vector accumulators
+DR = _PLAN.dr  # rows of a dot tile (4)
+DC = _PLAN.dc  # columns of a dot tile: DR x DC vector accumulators (4 with AVX-512, 2 with AVX2)
 
 
 # --8<-- [start:dot_tile]
