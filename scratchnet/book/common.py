@@ -1,7 +1,8 @@
 """What ``network`` and ``network2`` share: the book's shuffle, sigmoid, and list <-> matrix.
 
 The book keeps data as lists of ``(x, y)`` column vectors; the kernels take row-major matrices.
-``stack`` converts once per call to ``SGD``, never per mini-batch.
+``stack`` converts once per call to ``SGD``, never per mini-batch, and not at all for the lists
+``mnist_loader`` hands out (``pairs.BookPairs``: they remember their matrices).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ..kernels import fused_mlp, tiers
+from .pairs import BookPairs
 
 
 # --8<-- [start:py2_shuffle]
@@ -43,7 +45,57 @@ def stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarr
 
     ``n_out`` given: y are ``(n_out, 1)`` columns -> ``(n, n_out)`` float64; ``None``: y are
     ints -> ``(n,)`` int64. X keeps float32 pixels as they are (the book's values exactly).
+    A :class:`~scratchnet.book.pairs.BookPairs` (``mnist_loader``'s lists) that still follows its
+    matrices gives them without stacking (a copy in the list's order only when it was shuffled).
     """
+    known = stack_rows(data, name, n_in, n_out)
+    if known is not None:
+        X, Y, order = known
+        if np.array_equal(order, np.arange(len(order))):
+            return X, Y
+        return X[order], Y[order]
+    return _stack(data, name, n_in, n_out)
+
+
+def stack_rows(data: list, name: str, n_in: int, n_out: int | None) \
+        -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(X, Y, order)`` of a :class:`~scratchnet.book.pairs.BookPairs` whose matrices fit the network
+    (``data[i]`` is row ``order[i]``), without copying; None for any other list (then :func:`stack` it)."""
+    rows = data.rows() if isinstance(data, BookPairs) else None
+    if rows is None or not len(rows[2]):
+        return None
+    X, Y, order = rows
+    wanted = (len(X),) if n_out is None else (len(X), n_out)
+    if X.shape[1] != n_in or Y.shape != wanted:
+        return None  # let _stack name what does not fit
+    return X, Y if n_out is None else Y.astype(np.float64, copy=False), order
+
+
+def rows_in_order(data: list, name: str, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X, Y, order)`` for ``SGD``: ``data[i]`` is the sample ``(X[order[i]], Y[order[i]])``.
+
+    A :class:`~scratchnet.book.pairs.BookPairs` gives its own matrices and order, copying nothing;
+    any other list is stacked (:func:`stack`) with ``order = 0, 1, ..., n - 1``. ``SGD`` shuffles
+    ``order`` as the book shuffles the list, and hands it to :func:`leave_in_order` at the end.
+    """
+    known = stack_rows(data, name, n_in, n_out)
+    if known is not None:
+        return known
+    X, Y = _stack(data, name, n_in, n_out)
+    return X, Y, np.arange(len(X))
+
+
+def leave_in_order(data: list, order: np.ndarray) -> None:
+    """Leave ``data`` as the book's in-place ``random.shuffle`` calls left it: ``data[i]`` becomes the
+    sample of row ``order[i]`` of the matrices :func:`rows_in_order` gave (for a
+    :class:`~scratchnet.book.pairs.BookPairs`, which then still follows its matrices)."""
+    if isinstance(data, BookPairs) and data.rows() is not None:
+        data.follow(order)
+    else:
+        data[:] = [data[i] for i in order.tolist()]
+
+
+def _stack(data: list, name: str, n_in: int, n_out: int | None) -> tuple[np.ndarray, np.ndarray]:
     if not data:
         raise ValueError(f"{name} is empty")
     x0, y0 = data[0]

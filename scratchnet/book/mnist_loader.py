@@ -3,7 +3,8 @@
 ``load_data()`` -> ``(training_data, validation_data, test_data)``, each ``(X, y)`` with X
 float32 ``(N, 784)`` (pixels k/256, exactly the pickle's values) and y int64 ``(N,)``.
 ``load_data_wrapper()`` -> lists of ``(x, y)`` tuples: x ``(784, 1)``; y a one-hot ``(10, 1)``
-column for training and an int for validation and test.
+column for training and an int for validation and test (lists that also remember the matrices
+their tuples are views of: :class:`~scratchnet.book.pairs.BookPairs`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import load
+from .pairs import book_pairs
 
 
 def load_data() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
@@ -29,7 +31,6 @@ def vectorized_result(j: int) -> np.ndarray:
 def load_data_wrapper() -> tuple[list, list, list]:
     """``(training_data, validation_data, test_data)`` as the book's networks take them."""
     tr_d, va_d, te_d = load_data()
-    training_data = [(x.reshape(784, 1), vectorized_result(y)) for x, y in zip(*tr_d, strict=True)]
-    validation_data = [(x.reshape(784, 1), int(y)) for x, y in zip(*va_d, strict=True)]
-    test_data = [(x.reshape(784, 1), int(y)) for x, y in zip(*te_d, strict=True)]
-    return training_data, validation_data, test_data
+    # lists of the book's tuples that remember the matrices they are views of, so that SGD
+    # does not stack 50,000 columns again at every call (scratchnet.book.pairs)
+    return book_pairs(*tr_d, n_classes=10), book_pairs(*va_d, n_classes=None), book_pairs(*te_d, n_classes=None)

@@ -15,7 +15,17 @@ import random
 import numpy as np
 
 from ..kernels.codes import Activation, Cost
-from .common import check_sgd, epoch_kernels, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
+from .common import (
+    check_sgd,
+    epoch_kernels,
+    labels_of,
+    leave_in_order,
+    rows_in_order,
+    shuffled_order,
+    sigmoid,
+    sigmoid_prime,
+    stack,
+)
 
 
 class Network:
@@ -46,8 +56,7 @@ class Network:
         """
         check_sgd(epochs, mini_batch_size, eta)
         n = len(training_data)
-        X, Y = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
-        order = np.arange(n)
+        X, Y, order = rows_in_order(training_data, "training_data", self.sizes[0], self.sizes[-1])
         if test_data:
             n_test = len(test_data)
             Xt, yt = stack(test_data, "test_data", self.sizes[0], None)
@@ -59,7 +68,7 @@ class Network:
                 print(f"Epoch {j}: {self._correct(Xt, yt)} / {n_test}")
             else:
                 print(f"Epoch {j} complete")
-        training_data[:] = [training_data[i] for i in order.tolist()]
+        leave_in_order(training_data, order)
 
     # --8<-- [start:update_mini_batch]
     def update_mini_batch(self, mini_batch: list, eta: float) -> None:

@@ -18,7 +18,17 @@ import sys
 import numpy as np
 
 from ..kernels.codes import Activation, Cost, Penalty
-from .common import check_sgd, epoch_kernels, labels_of, shuffled_order, sigmoid, sigmoid_prime, stack
+from .common import (
+    check_sgd,
+    epoch_kernels,
+    labels_of,
+    leave_in_order,
+    rows_in_order,
+    shuffled_order,
+    sigmoid,
+    sigmoid_prime,
+    stack,
+)
 from .mnist_loader import vectorized_result
 
 
@@ -174,7 +184,10 @@ class Network:
                              "monitor_evaluation_accuracy=True")
         check_sgd(epochs, mini_batch_size, eta)
         n = len(training_data)
-        X, Y = stack(training_data, "training_data", self.sizes[0], self.sizes[-1])
+        X, Y, order = rows_in_order(training_data, "training_data", self.sizes[0], self.sizes[-1])
+        rows = np.arange(n)  # the row of X behind each row of the matrices the epochs see
+        if monitor_training_cost or monitor_training_accuracy:  # its sums in the list's order, as the book's
+            X, Y, rows, order = X[order], Y[order], order, np.arange(n)
         if evaluation_data:
             n_data = len(evaluation_data)
             one_hot = np.ndim(evaluation_data[0][1]) != 0
@@ -182,7 +195,6 @@ class Network:
                           self.sizes[-1] if one_hot else None)
             ye = labels_of(evaluation_data, self.sizes[-1])
         self._velocities = None
-        order = np.arange(n)
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
         best, since_best, since_change, eta0 = -1, 0, 0, eta
@@ -218,7 +230,7 @@ class Network:
                         print("Learning rate is down to 1/128 of its first value: stopping")
                         break
             print()
-        training_data[:] = [training_data[i] for i in order.tolist()]
+        leave_in_order(training_data, rows[order])
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
     # --8<-- [end:sgd]
 
