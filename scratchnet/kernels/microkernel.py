@@ -127,7 +127,6 @@ def _tile_kernel(nv: int, gather: str | None = None):
         const, VL = ops.const, ops.VL
         pa, pb, pc = (builder.gep(context.make_array(t)(context, builder, v).data, [o])
                       for t, v, o in ((sig.args[0], A_, a0_), (sig.args[4], B_, b0_), (sig.args[7], C_, c0_)))
-        masks = [ops.mask(n_, v) for v in range(nv)]
         last = builder.sub(m_, const(1))
         rows = [builder.select(builder.icmp_signed("<", const(i), m_), const(i), last)
                 for i in range(MR)]  # rows past m read row m - 1: valid memory, result dropped
@@ -139,48 +138,59 @@ def _tile_kernel(nv: int, gather: str | None = None):
         if gather == "b":
             boff = context.make_array(sig.args[6])(context, builder, brs).data
 
-        entry = builder.basic_block
-        loop, done = builder.append_basic_block("uk.loop"), builder.append_basic_block("uk.done")
-        builder.cbranch(builder.icmp_signed(">", kc_, const(0)), loop, done)
+        def emit(masks) -> None:  # the depth loop and the store, with these column masks
+            entry = builder.basic_block
+            loop, done = builder.append_basic_block("uk.loop"), builder.append_basic_block("uk.done")
+            builder.cbranch(builder.icmp_signed(">", kc_, const(0)), loop, done)
 
-        # --8<-- [start:gemm_microkernel_loop]
-        builder.position_at_end(loop)  # one depth k: acc[i][v] += A[i, k] * B[k, v*VL:(v+1)*VL]
-        k = builder.phi(ops.i64)
-        acc = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
-        b_row = builder.gep(pb, [builder.load(builder.gep(boff, [k])) if gather == "b" else builder.mul(k, brs)])
-        b = [ops.load(ops.vector_at(b_row, v * VL), masks[v]) for v in range(nv)]
-        a_col = builder.gep(pa, [builder.mul(k, acs)])
-        new = []
-        for i in range(MR):
-            a = ops.splat(builder.load(builder.gep(a_col, [rows[i]])))  # broadcast A[i, k]
-            new.append([ops.fma(a, b[v], acc[i][v]) for v in range(nv)])
-        k_next = builder.add(k, const(1))
-        k.add_incoming(const(0), entry)
-        k.add_incoming(k_next, loop)
-        for i in range(MR):
-            for v in range(nv):
-                acc[i][v].add_incoming(ops.zero, entry)
-                acc[i][v].add_incoming(new[i][v], loop)
-        builder.cbranch(builder.icmp_signed("<", k_next, kc_), loop, done)
-        # --8<-- [end:gemm_microkernel_loop]
+            # --8<-- [start:gemm_microkernel_loop]
+            builder.position_at_end(loop)  # one depth k: acc[i][v] += A[i, k] * B[k, v*VL:(v+1)*VL]
+            k = builder.phi(ops.i64)
+            acc = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
+            b_row = builder.gep(pb, [builder.load(builder.gep(boff, [k])) if gather == "b" else builder.mul(k, brs)])
+            b = [ops.load(ops.vector_at(b_row, v * VL), masks[v]) for v in range(nv)]
+            a_col = builder.gep(pa, [builder.mul(k, acs)])
+            new = []
+            for i in range(MR):
+                a = ops.splat(builder.load(builder.gep(a_col, [rows[i]])))  # broadcast A[i, k]
+                new.append([ops.fma(a, b[v], acc[i][v]) for v in range(nv)])
+            k_next = builder.add(k, const(1))
+            k.add_incoming(const(0), entry)
+            k.add_incoming(k_next, loop)
+            for i in range(MR):
+                for v in range(nv):
+                    acc[i][v].add_incoming(ops.zero, entry)
+                    acc[i][v].add_incoming(new[i][v], loop)
+            builder.cbranch(builder.icmp_signed("<", k_next, kc_), loop, done)
+            # --8<-- [end:gemm_microkernel_loop]
 
-        builder.position_at_end(done)  # C tile (+)= accumulators, row by row while i < m
-        total = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
-        for i in range(MR):
-            for v in range(nv):
-                total[i][v].add_incoming(ops.zero, entry)
-                total[i][v].add_incoming(new[i][v], loop)
-        with builder.if_else(acc_flag) as (add, overwrite):
-            for accumulate in (True, False):
-                with add if accumulate else overwrite:
-                    for i in range(MR):
-                        with builder.if_then(builder.icmp_signed("<", const(i), m_)):
-                            row = builder.gep(pc, [builder.mul(const(i), ldc_)])
-                            for v in range(nv):
-                                p, x = ops.vector_at(row, v * VL), total[i][v]
-                                if accumulate:
-                                    x = builder.fadd(ops.load(p, masks[v]), x)
-                                ops.store(x, p, masks[v])
+            builder.position_at_end(done)  # C tile (+)= accumulators, row by row while i < m
+            total = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
+            for i in range(MR):
+                for v in range(nv):
+                    total[i][v].add_incoming(ops.zero, entry)
+                    total[i][v].add_incoming(new[i][v], loop)
+            with builder.if_else(acc_flag) as (add, overwrite):
+                for accumulate in (True, False):
+                    with add if accumulate else overwrite:
+                        for i in range(MR):
+                            with builder.if_then(builder.icmp_signed("<", const(i), m_)):
+                                row = builder.gep(pc, [builder.mul(const(i), ldc_)])
+                                for v in range(nv):
+                                    p, x = ops.vector_at(row, v * VL), total[i][v]
+                                    if accumulate:
+                                        x = builder.fadd(ops.load(p, masks[v]), x)
+                                    ops.store(x, p, masks[v])
+
+        # A full tile (n = NR, every tile but a last one) runs with masks that are constants,
+        # which LLVM turns into plain loads and stores: a masked load costs extra micro-ops on
+        # AVX2 (vmaskmov) though next to nothing with AVX-512's mask registers.
+        full = ir.Constant(ir.VectorType(ir.IntType(1), VL), [1] * VL)
+        with builder.if_else(builder.icmp_signed(">=", n_, const(nv * VL))) as (whole, part):
+            with whole:
+                emit([full] * nv)
+            with part:
+                emit([ops.mask(n_, v) for v in range(nv)])
         return context.get_dummy_value()
 
     def kernel(typingctx, A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate):
