@@ -17,7 +17,7 @@ import torch
 from scratchnet import losses, models, optim
 from torchnet import models as tmodels
 
-CASES = {"book_conv": 10, "fashion_cnn": 64}
+CASES = {"book_conv": 10, "fashion_cnn": 64, "cifar_cnn": 128}
 BACKENDS = ["scratchnet", "torchnet-cpu"] + (["torchnet-cuda"] if torch.cuda.is_available() else [])
 
 

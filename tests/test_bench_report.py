@@ -50,3 +50,17 @@ def test_the_report_names_the_cpu_family_model_and_vector_width(tmp_path: Path, 
     assert ("CPU: AuthenticAMD family 25 model 17; flags avx2 avx512f fma; Numba target haswell, 256-bit vectors; "
             "kernels MR x NV = 6 x 2, KC 256.") in out
     assert "Emulated target: NUMBA_CPU_NAME=haswell." in out
+
+
+def test_cold_start_counts_each_compilation_once_per_family() -> None:
+    spec = importlib.util.spec_from_file_location("cold_start", ROOT / "benchmarks" / "cold_start.py")
+    cold_start = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cold_start)
+    records = [{"module": "scratchnet.kernels.matmul", "name": "gemm_nn", "seconds": 1.5, "inclusive": 4.0},
+               {"module": "scratchnet.kernels.matmul", "name": "_sub_gemm", "seconds": 2.5, "inclusive": 2.5},
+               {"module": "scratchnet.kernels.activations", "name": "sigmoid_forward", "seconds": 0.5,
+                "inclusive": 0.5}]
+    assert cold_start.by_family(records) == {"kernels.matmul": (2, 4.0), "kernels.activations": (1, 0.5)}
+    text = cold_start.report({"process_seconds": 9.0, "seconds": 8.0, "compilations": records},
+                             {"process_seconds": 2.0, "compilations": []}, "scratchnet train book_mlp --epochs 1")
+    assert "of which **4.5 s compiling** 3 kernels" in text and "| `kernels.matmul` | 2 | 4.0 |" in text

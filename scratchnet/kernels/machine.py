@@ -153,6 +153,7 @@ def machine() -> Machine:
                    l1d=caches.get("L1d", 0), l2=caches.get("L2", 0), l3=caches.get("L3", 0))
 
 
+# --8<-- [start:plan_for]
 def plan_for(m: Machine) -> KernelPlan:
     """The rule of the module's docstring applied to ``m``."""
     vb, regs = m.vector_bytes, m.vector_registers
@@ -187,6 +188,7 @@ def plan_for(m: Machine) -> KernelPlan:
     reasons.append(f"NC = {nc}: a B block of KC x NC columns, {kc * nc * 4 // 1024} KiB in float32, streams from "
                    "L2/L3 (NC only bounds the packing buffer)")
     return KernelPlan(vector_bytes=vb, mr=mr, nv=nv, dr=dr, dc=dc, kc=kc, mc=mc, nc=nc, reasons=tuple(reasons))
+# --8<-- [end:plan_for]
 
 
 @functools.cache
