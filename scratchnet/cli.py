@@ -410,18 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
         "book", help="run a chapter's experiments beside the book's figures",
         description="Reproduce the experiments of a chapter of Neural Networks and Deep Learning, "
                     "printing the book's figure beside ours, row by row.",
-        epilog="chapters: ch1: network.py's [784, 30, 10]; ch3: network2.py, regularised; ch5: speeds "
+        epilog="chapters: ch1: network.py's [784, 30, 10]; ch3: network2.py, regularised; ch4: universality, "
+               "networks whose weights are set to approximate a function, and one trained (no data); ch5: speeds "
                "of learning per layer, depth; ch6: network3.py's convolutional networks, expanded "
                "data, dropout, an ensemble (the book's 60 epochs take hours on a CPU; --quick runs "
                "every row on a subset in a minute or two).")
-    p_book.add_argument("chapter", choices=["ch1", "ch3", "ch5", "ch6"], help="chapter (listed below)")
+    p_book.add_argument("chapter", choices=["ch1", "ch3", "ch4", "ch5", "ch6"], help="chapter (listed below)")
     p_book.add_argument("--quick", action="store_true",
                         help="a short version (a few epochs, a subset): not comparable with the book")
     p_book.add_argument("--backend", choices=["scratch", "torch"], default="scratch",
                         help="the book's code on scratchnet (scratchnet.book) or on torch (torchnet.book, "
                              "needs the torch extra)")
     p_book.add_argument("--out", metavar="DIR",
-                        help="where the chapter's plots go (default runs/book-CHAPTER; ch5: speeds.png)")
+                        help="where the chapter's plots go (default runs/book-CHAPTER; ch4: ch4-*.png; "
+                             "ch5: speeds.png)")
     p_book.set_defaults(func=_cmd_book)
 
     p_bench = sub.add_parser(

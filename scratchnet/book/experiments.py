@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import expand_mnist, mnist_loader, network, network2, network3, speed
+from . import expand_mnist, mnist_loader, network, network2, network3, speed, universality
 
 SEED = 12345678
 # Chapter 1's printed run, "Epoch j: correct / 10000" ([784, 30, 10], eta 3.0, mini-batch 10).
@@ -299,20 +299,21 @@ def ch6(data, quick: bool, n3, out, expanded=None) -> dict:
 # --8<-- [end:ch6]
 
 
-CHAPTERS = {"ch1": ch1, "ch3": ch3, "ch5": ch5, "ch6": ch6}
+CHAPTERS = {"ch1": ch1, "ch3": ch3, "ch4": universality.chapter, "ch5": ch5, "ch6": ch6}
 
 
 def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
                 out: Callable[[str], None] = print, data: tuple | None = None, lib: Any = None,
                 out_dir: str | Path | None = None) -> dict:
-    """Run ``chapter`` (ch1, ch3, ch5, ch6); print our figures beside the book's; return ours.
+    """Run ``chapter`` (ch1, ch3, ch4, ch5, ch6); print our figures beside the book's; return ours.
 
     ``backend`` labels the run (``"scratch"`` or ``"torch"``); ``lib`` holds the modules
     ``network``, ``network2``, ``network3`` to run (default: scratchnet.book's; a torch run must
     pass torchnet.book's, e.g. ``scratchnet.cli.book_library("torch")``).
 
-    ``out_dir``: where the chapter's plots go (ch5: ``speeds.png``, the speed of learning of
-    each hidden layer); none are written without it.
+    ``out_dir``: where the chapter's plots go (ch4: ``ch4-*.png``, the construction of universality;
+    ch5: ``speeds.png``, the speed of learning of each hidden layer); none are written without it.
+    ch4 needs no data and runs on scratchnet only.
 
     ``quick``: a few epochs on a subset (a minute or two), not comparable with the book. ``data``
     defaults to ``mnist_loader.load_data_wrapper()``; for ch6, to ``network3.load_data_shared()``
@@ -321,7 +322,11 @@ def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
     if chapter not in CHAPTERS:
         raise ValueError(f"run_chapter: chapter must be one of {sorted(CHAPTERS)}, got {chapter!r}")
     lib = _library(backend, lib)
-    if chapter == "ch6":
+    if chapter == "ch4":
+        if backend != "scratch":
+            raise ValueError(f"run_chapter: ch4 builds its networks on scratchnet.nn only; got backend {backend!r}")
+        run = lambda: universality.chapter(quick, out)
+    elif chapter == "ch6":
         n3 = lib.network3
         expanded = None
         if data is None:
@@ -343,5 +348,9 @@ def run_chapter(chapter: str, quick: bool = False, backend: str = "scratch",
         from ..viz.book import speeds
 
         out(f"wrote {speeds(result, Path(out_dir) / 'speeds.png')}")
+    if out_dir is not None and chapter == "ch4":
+        from ..viz.universality import draw_chapter
+
+        out("wrote " + ", ".join(str(path) for path in draw_chapter(result, Path(out_dir))))
     out(f"({time.perf_counter() - start:.1f} s)")
     return result
