@@ -105,6 +105,37 @@ def towers(path: Path, n: int = 8) -> Path:
     return _save(fig, path)
 
 
+def problems(path: Path) -> Path:
+    """Chapter 4's problems: a circular tower from 64 directional steps, one hidden layer of ridges
+    against the goal of two inputs, and a ReLU broken line against the book's goal."""
+    from ..book.exercises import ch4
+
+    plt = pyplot()
+    g = np.linspace(0, 1, 161)
+    X, Y = np.meshgrid(g, g, indexing="ij")
+    P = np.stack([X, Y], axis=-1).reshape(-1, 2)                        # (161^2, 2)
+    fig = plt.figure(figsize=(12, 3.4))
+    ax = fig.add_subplot(1, 4, 1)
+    image = ax.imshow(ch4.circular_tower(64, 0.15, 500.0)(P).reshape(X.shape).T, origin="lower",
+                      extent=(0, 1, 0, 1), cmap="viridis")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set(title="64 directional steps: a circular tower", xlabel="x", ylabel="y")
+    net, _ = ch4.ridge_network(u.square_goal, 2, 40, 2000.0)
+    for k, (Z, title) in enumerate(((u.square_goal(X, Y), "goal f(x, y)"),
+                                     (net(P).reshape(X.shape), f"one hidden layer, {net[0].out_features} neurons"))):
+        ax = fig.add_subplot(1, 4, k + 2, projection="3d")
+        ax.plot_surface(X, Y, Z, cmap="viridis", linewidth=0, rstride=3, cstride=3, vmin=0.2, vmax=0.8)
+        ax.set(title=title, xlabel="x", ylabel="y", zlim=(0.1, 0.9))
+    ax = fig.add_subplot(1, 4, 4)
+    x = np.linspace(0, 1, 1001).reshape(-1, 1)
+    ax.plot(x, u.goal(x), color="black", lw=2, label="goal f")
+    for colour, knots in zip(COLOURS[:2], (10, 40), strict=True):
+        ax.plot(x, ch4.relu_interpolant(u.goal, knots)(x), color=colour, lw=1, label=f"{knots} ReLU neurons")
+    ax.set(title="ReLU: a broken line", xlabel="x")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def draw_chapter(result: dict, out_dir: Path) -> list[Path]:
     """Every chapter 4 picture into ``out_dir``; returns the files written."""
     out_dir = Path(out_dir)
