@@ -12,6 +12,7 @@ runs).
 from __future__ import annotations
 
 import functools
+import importlib
 
 import numpy as np
 import threadpoolctl
@@ -20,7 +21,7 @@ from . import conv as fast_conv
 from . import matmul as fast_matmul
 from .reference import conv as reference_conv
 from .reference import gemm as reference_gemm
-from .tiers import REFERENCE, on_switch
+from .tiers import CUDA, REFERENCE, on_switch
 
 #: name: (reference, fast) for every kernel with two tiers; the module's names of the same
 #: spelling are bound to one of the pair (see ``_bind``).
@@ -33,13 +34,20 @@ TWINS = {
     "conv2d_backward_weight": (reference_conv.conv2d_backward_weight, fast_conv.conv2d_backward_weight),
 }
 gemm_nn = gemm_tn = gemm_nt = conv2d_forward = conv2d_backward_input = conv2d_backward_weight = None
+#: the cuda tier's launchers of the same names live in these modules of ``kernels.cuda`` (imported,
+#: with ``numba.cuda``, only when that tier is chosen); NumPy arguments go to the GPU and back
+CUDA_MODULES = {"gemm_nn": "gemm", "gemm_tn": "gemm", "gemm_nt": "gemm", "conv2d_forward": "conv",
+                "conv2d_backward_input": "conv", "conv2d_backward_weight": "conv"}
 
 
 @on_switch
 def _bind(tier: str) -> None:
     """Point ``gemm_nn`` ... ``conv2d_backward_weight`` at ``tier``'s kernels (at every switch)."""
     for name, (reference, fast) in TWINS.items():
-        globals()[name] = reference if tier == REFERENCE else fast
+        if tier == CUDA:
+            globals()[name] = getattr(importlib.import_module(f".cuda.{CUDA_MODULES[name]}", __package__), name)
+        else:
+            globals()[name] = reference if tier == REFERENCE else fast
 
 
 def matmul(A: np.ndarray, B: np.ndarray, trans_a: bool = False, trans_b: bool = False,

@@ -10,8 +10,9 @@ checks it). The library calls the kernels that have two tiers through :mod:`.ops
 
 The default is ``fast``, except under ``NUMBA_DISABLE_JIT=1``: the fast tier's micro-kernels are
 LLVM IR that only exists compiled, while the reference tier then runs as plain Python, which is
-what a learner stepping through a model in a debugger wants. ``cuda`` (numba.cuda kernels) is a
-planned tier and is refused until it exists.
+what a learner stepping through a model in a debugger wants. ``cuda`` (``kernels.cuda``: the same
+kernels in ``numba.cuda``) needs a GPU, or Numba's simulator (``NUMBA_ENABLE_CUDASIM=1`` set
+before Python starts); without either it is refused with what to set.
 """
 
 from __future__ import annotations
@@ -22,15 +23,19 @@ from collections.abc import Callable, Iterator
 
 import numba
 
-REFERENCE, FAST = "reference", "fast"
-TIERS = (REFERENCE, FAST)
+REFERENCE, FAST, CUDA = "reference", "fast", "cuda"
+TIERS = (REFERENCE, FAST, CUDA)
 ENV = "SCRATCHNET_KERNELS"
 
 
 def _checked(tier: str, where: str) -> str:
     if tier not in TIERS:
-        planned = " (the cuda tier is not built yet)" if tier == "cuda" else ""
-        raise ValueError(f"{where}: kernel tier must be one of {', '.join(TIERS)}, got {tier!r}{planned}")
+        raise ValueError(f"{where}: kernel tier must be one of {', '.join(TIERS)}, got {tier!r}")
+    if tier == CUDA:
+        from .cuda.device import problem  # imports numba.cuda: only when the tier is asked for
+
+        if (why := problem()) is not None:
+            raise ValueError(f"{where}: the cuda kernel tier cannot run here: {why}")
     if tier == FAST and numba.config.DISABLE_JIT:
         raise ValueError(f"{where}: the fast tier needs compiled kernels, but NUMBA_DISABLE_JIT=1; "
                          f"use the reference tier (unset {ENV} or set it to 'reference')")
@@ -47,7 +52,7 @@ _binders: list[Callable[[str], None]] = []
 
 
 def current() -> str:
-    """The tier the library's kernels run on now: ``"reference"`` or ``"fast"``."""
+    """The tier the library's kernels run on now: ``"reference"``, ``"fast"`` or ``"cuda"``."""
     return _active[0]
 
 
@@ -59,7 +64,7 @@ def _switch(tier: str) -> None:
 
 @contextlib.contextmanager
 def use(tier: str) -> Iterator[str]:
-    """Run the block on ``tier`` (``"reference"`` or ``"fast"``), then restore the previous tier.
+    """Run the block on ``tier`` (``"reference"``, ``"fast"`` or ``"cuda"``), then restore the previous tier.
 
     Process-wide, not per thread: Numba's threads never read it, and the library has no Python
     threads that call kernels.
