@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import gpu_present
+from cuda_probe import gpu_present
 
 from scratchnet import kernels
 from scratchnet.kernels import ops, tiers
