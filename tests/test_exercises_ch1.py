@@ -105,6 +105,8 @@ def test_a_network_without_a_hidden_layer_learns():
     correct = ch1.no_hidden_layer(train, test, epochs=5, eta=3.0)
     assert len(correct) == 5 and correct[-1] >= 60 and correct[-1] > correct[0]   # chance is 10
     assert correct == ch1.no_hidden_layer(train, test, epochs=5, eta=3.0)   # seeded: the same run
+    improved = ch1.no_hidden_layer(train, test, epochs=5, eta=0.5, improved=True)   # chapter 3's network2
+    assert improved[-1] >= 60 and improved != correct
 
 
 def test_online_and_mini_batch_runs_report_accuracy_and_time():

@@ -68,3 +68,16 @@ def test_a_linear_network_is_one_affine_map():
     for a, c in rng.uniform(-2, 2, (500, 2)).tolist() + [(1.0, -0.125)]:
         assert np.max(np.abs(a * x + c - x**2)) >= 0.125 - 1e-12
     assert np.max(np.abs(x - 0.125 - x**2)) == pytest.approx(0.125)      # the best one: x - 1/8
+
+
+def test_the_chapter_4_runner_prints_the_tables_and_draws(tmp_path, capsys):
+    from scratchnet.book.exercises.__main__ import main
+
+    assert main(["ch4", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("problem 1:")]
+    assert len(rows) == 2 and all(float(r.split("sup |error| ")[1].split(",")[0]) <= float(r.split("bound ")[1])
+                                  for r in rows)
+    assert out.count("problem 2: ReLU broken line") == 3
+    data = (tmp_path / "ch4-problems.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000

@@ -139,6 +139,6 @@ ITEMS: tuple[Item, ...] = (
     Item(6, P, 8, "Saving and loading networks", "code", tests=_t(6, "test_save_and_load_give_the_same_network")),
     Item(6, P, 9, "Diagnostics for overfitting", "code", tests=_t(6, "test_diagnostics_are_the_accuracy_and_cost")),
     Item(6, P, 10, "ReLU networks and the scale of the weights", "derivation", "book",
-         tests=_t(6, "test_scaling_a_relu_network")),
+         tests=_t(6, "test_scaling_a_relu_network", "test_the_sigmoid_initialisation_halves_a_relu_signal_per_layer")),
     Item(6, P, 11, "Unstable gradients with ReLU", "discussion", tests=_t(5, "test_layer_speeds_for_any_activation")),
 )

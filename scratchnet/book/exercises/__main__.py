@@ -29,6 +29,12 @@ def run_ch1(quick: bool, out_dir: Path | None) -> None:
         best = int(np.argmax(correct))
         print(f"exercise 8: Network([784, 10]), eta {eta}: test accuracy after epoch 1 {correct[0] / len(test):.2%}, "
               f"best {correct[best] / len(test):.2%} (epoch {best + 1}), last {correct[-1] / len(test):.2%}")
+    for eta in (0.5,) if quick else (0.1, 0.5, 2.0):
+        correct = ch1.no_hidden_layer(training, test, epochs, eta, improved=True)
+        best = int(np.argmax(correct))
+        print(f"exercise 8: network2.Network([784, 10]) (cross-entropy, N(0, 1/784)), eta {eta}: after epoch 1 "
+              f"{correct[0] / len(test):.2%}, best {correct[best] / len(test):.2%} (epoch {best + 1}), "
+              f"last {correct[-1] / len(test):.2%}")
     for m, (correct, seconds) in ch1.online_against_mini_batches(training, test).items():
         print(f"exercise 6: [784, 30, 10], mini-batch {m:>2}: one epoch in {seconds:.1f} s, "
               f"test accuracy {correct[0] / len(test):.2%}")
@@ -49,12 +55,14 @@ def run_ch3(quick: bool, out_dir: Path | None) -> None:
     print(f"exercise 8: std of z over 20000 sampled neurons {ch3.weighted_input_std():.4f}; sqrt(3/2) = "
           f"{np.sqrt(1.5):.4f}")
     training, validation, _ = _mnist(quick)
-    epochs = 2 if quick else 6
+    epochs = 2 if quick else 30
     rms = ch3.weight_decay_epochs(training, epochs)
     m, decay = 10, np.exp(-0.5 * 5.0 / 10)
-    print(f"problem 9: RMS of the hidden weights, N(0, 1) start, eta 0.5, lmbda 5, m {m}, by epoch: "
-          + ", ".join(f"{r:.4f}" for r in rms) + f"; exp(-eta lmbda / m) = {decay:.4f}, "
-          f"1/sqrt(n_in) = {1 / np.sqrt(784):.4f}")
+    print(f"problem 9: RMS of the hidden weights, N(0, 1) start, eta 0.5, lmbda 5, m {m}, after epochs 0-10: "
+          + ", ".join(f"{r:.4f}" for r in rms[:11]) + "; after 15, 20, 25, 30: "
+          + ", ".join(f"{r:.4f}" for r in rms[15::5]) + f"; exp(-eta lmbda / m) = {decay:.4f}, "
+          f"1/sqrt(n_in) = {1 / np.sqrt(784):.4f}; mean sum_j x_j^2 of the training images "
+          f"{np.mean([float(np.sum(x**2)) for x, _ in training]):.1f}")
     lmbdas = (0.0, 5.0) if quick else (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
     for lmbda, acc in ch3.l1_sweep(training, validation, lmbdas, 2 if quick else 30).items():
         print(f"problem 10: [784, 30, 10], L1 lmbda {lmbda:>4}: best validation accuracy "
@@ -118,17 +126,21 @@ def run_ch5(quick: bool, out_dir: Path | None) -> None:
 def run_ch6(quick: bool, out_dir: Path | None) -> None:
     from .. import network3 as n3
     training, validation, test = n3.load_data_shared()
+    if quick:
+        validation, test = ((X[:1000], y[:1000]) for X, y in (validation, test))
     n, epochs = (500, 1) if quick else (10000, 20)
     train = (training[0][:n], training[1][:n])
     print(f"{n} training images, {len(validation[0])} validation, {len(test[0])} test, mini-batch 10, eta 0.1, "
           f"{epochs} epochs (the book: 50,000 images, 60 epochs)")
-    for label, make in (("conv-pool + FC 100 + softmax", lambda: ch6.conv_net(10, 100)),
-                        ("conv-pool + softmax (exercise 1)", lambda: ch6.conv_net(10, None)),
-                        ("2 conv-pool + FC 100, sigmoid", lambda: ch6.conv_net(10, 100, 2)),
-                        ("2 conv-pool + FC 100, tanh (problem 2)", lambda: ch6.conv_net(10, 100, 2, n3.tanh))):
+    for label, make, eta in (("conv-pool + FC 100 + softmax", lambda: ch6.conv_net(10, 100), 0.1),
+                             ("conv-pool + softmax (exercise 1)", lambda: ch6.conv_net(10, None), 0.1),
+                             ("2 conv-pool + FC 100, sigmoid", lambda: ch6.conv_net(10, 100, 2), 0.1),
+                             ("2 conv-pool + FC 100, tanh (problem 2)",
+                              lambda: ch6.conv_net(10, 100, 2, n3.tanh), 0.1),
+                             ("2 conv-pool + FC 100, sigmoid, eta 0.4", lambda: ch6.conv_net(10, 100, 2), 0.4)):
         _seed()
         start = time.perf_counter()
-        history = ch6.train(make(), train, epochs, 10, 0.1, validation, test)
+        history = ch6.train(make(), train, epochs, 10, eta, validation, test)
         best, at_best = history.best()
         print(f"{label:<40} validation by epoch " + " ".join(f"{v:.2%}" for v in history.validation)
               + f"; best {best:.2%}, test there {at_best:.2%} ({time.perf_counter() - start:.0f} s)")
