@@ -8,7 +8,7 @@
 The default is ``ci`` when the ``CI`` environment variable is set, else ``dev``. torch keeps its
 default dtype (float32: every test passes dtypes explicitly) and runs on one CPU thread so that
 its reductions are deterministic. ``PARITY_DEVICE=cpu|cuda`` picks torch's device (CUDA when
-present, by default).
+present, by default); on CUDA, float32 is IEEE float32 (no TF32) and cuDNN deterministic.
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") 
 settings.load_profile(PROFILE)
 
 torch.set_num_threads(1)
+# On CUDA, IEEE float32 as on the CPU: cuDNN's convolutions would otherwise use TF32 (a 10-bit
+# significand, far outside the float32 smoke tolerance), and deterministic algorithms only, so a
+# derandomized example gives the same numbers every run.
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.deterministic = True
+torch.backends.cudnn.benchmark = False
 TORCH_DEFAULT_DTYPE = torch.get_default_dtype()
 
 

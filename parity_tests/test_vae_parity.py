@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import DTYPES, assert_close, copy_torch_weights, to_numpy, to_torch
+from helpers import DEVICE, DTYPES, assert_close, copy_torch_weights, to_numpy, to_torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,7 +66,7 @@ def test_gaussian_kl_and_its_gradient_match_autograd(N, J, seed, scale, dtype):
 
 def _pair(latent_dim: int, hidden: int, dtype, seed: int = 0):
     torch.manual_seed(seed)
-    theirs = tmodels.vae(latent_dim, hidden).to(torch.float64 if dtype == np.float64 else torch.float32)
+    theirs = tmodels.vae(latent_dim, hidden).to(DEVICE, torch.float64 if dtype == np.float64 else torch.float32)
     ours = models.vae(latent_dim, hidden, dtype=dtype, rng=np.random.default_rng(seed))
     copy_torch_weights(ours, theirs)
     return ours, theirs

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shlex
 import sys
@@ -168,13 +169,59 @@ def _interrupted_line(exc, args: argparse.Namespace, run_dir: Path) -> str:
             f"start it again with: {resume_command(argv, run_dir, None, options)}")
 
 
+def _torchrun_worker() -> bool:
+    """True in a process torchrun started (``torchnet.dist.is_worker``, without importing torch)."""
+    import os
+
+    return all(k in os.environ for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig
+
+    config = TrainConfig(model=args.model, backend=args.backend, dataset=args.dataset, epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                         momentum=args.momentum, weight_decay=args.weight_decay, augment=args.augment,
+                         seed=args.seed, split_seed=args.split_seed, subset=args.subset, patience=args.patience,
+                         device=args.device, dtype=args.dtype, beta=args.beta, latent_dim=args.latent_dim,
+                         dropout=args.dropout, nproc=args.nproc, amp=args.amp, channels_last=args.channels_last,
+                         compile=args.compile).resolved()
+    if args.snapshot_every is not None and not args.snapshots:
+        raise ValueError("--snapshot-every needs --snapshots")
+    if not (config.backend == "torch" and (config.nproc > 1 or _torchrun_worker())):
+        return _train(args, config)
+    # data parallel: start the workers through torchrun, or be one of them (torchnet.dist)
+    for option, value in (("--folds", args.folds), ("--log-every", args.log_every)):
+        if value is not None:
+            raise ValueError(f"{option} runs with one process only (--folds trains K runs one after another; "
+                             f"--log-every evaluates inside a callback of rank 0); got nproc {config.nproc}")
+    try:
+        from torchnet import dist
+    except ImportError as exc:
+        raise _torch_missing("--nproc", exc) from None
+    if not _torchrun_worker():
+        from .data import load
+        from .train.interrupt import active
+
+        load(config.dataset)  # fetched and verified once, before the workers read it
+        if (stop := active()) is not None:
+            stop.check()  # a signal while loading: stop here, before any worker starts
+        return dist.launch(args._argv, config.nproc)
+    world = dist.start(config)
+    try:
+        return _train(args, dataclasses.replace(config, nproc=world.size), world)
+    finally:
+        dist.stop()
+
+
+def _train(args: argparse.Namespace, config: TrainConfig, world=None) -> int:
+    """``scratchnet train`` with a resolved ``config``: one process, or the data-parallel worker
+    ``world`` (a ``torchnet.dist.World``), which prints and writes only as rank 0."""
     import time
 
     from .data import load
     from .data.splits import standard_splits
     from .train import (
-        TrainConfig,
         Trainer,
         TrainingDiverged,
         TrainingInterrupted,
@@ -185,15 +232,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         write_run_config,
     )
 
-    config = TrainConfig(model=args.model, backend=args.backend, dataset=args.dataset, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                         momentum=args.momentum, weight_decay=args.weight_decay, augment=args.augment,
-                         seed=args.seed, split_seed=args.split_seed, subset=args.subset, patience=args.patience,
-                         device=args.device, dtype=args.dtype, beta=args.beta, latent_dim=args.latent_dim).resolved()
-    if args.snapshot_every is not None and not args.snapshots:
-        raise ValueError("--snapshot-every needs --snapshots")
+    lead = world is None or world.lead
+    say = print if lead else _silent
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.out) if args.out else Path("runs") / f"{config.model}-{config.backend}-{stamp}"
+    if world is not None:
+        run_dir = world.from_lead(run_dir)  # one folder, however the workers' clocks read
     if args.folds is not None and args.resume:  # continue a cross-validation in its own folder
         resume_dir = Path(args.resume)
         if not resume_dir.is_dir():
@@ -210,9 +254,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         X, y = data["train"]
         data["train"] = (X[:config.subset], y[:config.subset])
     config.out_dir = str(run_dir)
-    print(f"config (every option in {run_dir / 'config.json'}):")
-    print(config_table(config, {"folds": args.folds, "resume": args.resume, "run folder": run_dir}))
-    print("data: " + ", ".join(f"{split} {len(y):,}" for split, (_, y) in data.items())
+    say(f"config (every option in {run_dir / 'config.json'}):")
+    say(config_table(config, {"folds": args.folds, "resume": args.resume, "run folder": run_dir}))
+    say("data: " + ", ".join(f"{split} {len(y):,}" for split, (_, y) in data.items())
           + f" images of {config.dataset} ({'x'.join(map(str, data['train'][0].shape[1:]))})")
 
     def callbacks(c: TrainConfig) -> list:
@@ -222,7 +266,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         extra = ([Snapshots(args.snapshot_every)] if args.snapshots else []) + \
             ([StepLog(args.log_every)] if args.log_every else []) + \
             ([TensorBoard(args.tensorboard)] if args.tensorboard else [])
-        return default_callbacks(c, progress=not args.no_progress) + extra
+        return default_callbacks(c, progress=not args.no_progress and lead) + extra
 
     def write_config() -> None:
         write_run_config(run_dir, run_config(config, args._argv, resumed_from=args.resume, folds=args.folds))
@@ -241,18 +285,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(f"done: {args.folds}-fold cross-validation of {config.model} ({config.backend}) on "
                   f"{config.dataset}; per-fold runs and cv.json in {run_dir}")
             return 0
-        trainer = Trainer(config, data, run_dir, callbacks(config), backend=backend_for(config))
+        if world is None:
+            trainer = Trainer(config, data, run_dir, callbacks(config), backend=backend_for(config))
+        else:
+            from torchnet import dist
+
+            trainer = dist.DistributedTrainer(config, data, run_dir, callbacks(config),
+                                              backend=dist.make_backend(config, world), world=world)
         if args.resume:
             trainer.resume(Path(args.resume))
-            print(f"resumed from {args.resume} at epoch {trainer.start_epoch}")
-        write_config()
+            say(f"resumed from {args.resume} at epoch {trainer.start_epoch}")
+        if lead:
+            write_config()
         summary = trainer.fit()
     except TrainingDiverged as exc:
-        print(f"scratchnet: training stopped: {exc}", file=sys.stderr)
+        say(f"scratchnet: training stopped: {exc}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:
         sys.stdout.flush()
-        print(_interrupted_line(exc, args, run_dir), file=sys.stderr, flush=True)
+        say(_interrupted_line(exc, args, run_dir), file=sys.stderr, flush=True)
         return exc.exit_status
     if "best_val_acc" in summary:
         scores = (f"best validation accuracy {summary['best_val_acc']:.2%}, "
@@ -261,12 +312,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
         scores = ", ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in summary.items()
                            if k.startswith("test_") and isinstance(v, float))
         scores = f"best validation loss {summary.get('best_val_loss', float('nan')):.4g}, test {scores or 'not run'}"
-    print(f"done: {summary['epochs_run']} epochs, {scores}, "
-          f"{summary.get('samples_per_s', 0):,.0f} samples/s ({config.backend}); "
-          f"metrics, report and checkpoints in {run_dir}")
+    workers = f", {config.nproc} workers" if world is not None else ""
+    say(f"done: {summary['epochs_run']} epochs, {scores}, "
+        f"{summary.get('samples_per_s', 0):,.0f} samples/s ({config.backend}{workers}); "
+        f"metrics, report and checkpoints in {run_dir}")
     if summary.get("stop_reason"):
-        print(summary["stop_reason"])
+        say(summary["stop_reason"])
     return 0
+
+
+def _silent(*args, **kwargs) -> None:
+    """``print`` for the data-parallel workers other than rank 0: nothing."""
 
 
 def _cmd_viz(args: argparse.Namespace) -> int:
@@ -375,6 +431,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="continue from a last.npz/best.npz (the epoch after the one it holds); with --folds, "
                               "the folder of an interrupted cross-validation, continued where it stopped")
     p_train.add_argument("--device", help="torch backend: cpu or cuda (default: cuda when present)")
+    p_train.add_argument("--nproc", type=int, default=1, metavar="N",
+                         help="torch backend: N data-parallel workers started through torchrun (gloo on the CPU, "
+                              "NCCL and one GPU each on CUDA); --batch-size stays the global batch (default 1)")
+    p_train.add_argument("--amp", choices=["bf16", "fp16"],
+                         help="torch backend: mixed precision, autocast to bfloat16 or float16 (fp16 with a "
+                              "GradScaler); float32 runs only")
+    p_train.add_argument("--channels-last", action="store_true",
+                         help="torch backend, CNNs: weights and batches in channels_last (NHWC) memory format")
+    p_train.add_argument("--compile", action="store_true",
+                         help="torch backend: torch.compile the training step's model (the first steps compile)")
+    p_train.add_argument("--dropout", type=float, metavar="P",
+                         help="every Dropout layer's drop probability instead of the model's (0: no dropout)")
     p_train.add_argument("--beta", type=float, default=1.0, help="vae: weight of the KL term (beta-VAE; default 1)")
     p_train.add_argument("--latent-dim", type=int, default=2, metavar="Z", help="vae: latent dimensions (default 2)")
     p_train.add_argument("--dtype", choices=["float32", "float64"], default="float32",

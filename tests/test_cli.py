@@ -44,7 +44,8 @@ def test_train_writes_config_json_and_resume_appends_an_invocation(fake_mnist: b
     assert doc["config"] == {"model": "book_mlp", "backend": "scratch", "epochs": 1, "batch_size": 10, "lr": 3.0,
                              "optimizer": "sgd", "momentum": 0.5, "weight_decay": 0.0, "augment": False,
                              "dataset": "mnist", "seed": 0, "split_seed": 0, "subset": None, "patience": None,
-                             "out_dir": str(out), "device": None, "dtype": "float32", "beta": 1.0, "latent_dim": 2}
+                             "out_dir": str(out), "device": None, "dtype": "float32", "beta": 1.0, "latent_dim": 2,
+                             "dropout": None, "nproc": 1, "amp": None, "channels_last": False, "compile": False}
     assert doc["argv"] == ["/bin/scratchnet", *argv] and doc["command"] == "scratchnet " + " ".join(argv)
     assert doc["backend"] == "scratch" and doc["versions"]["scratchnet"] == scratchnet.__version__
     assert doc["versions"]["kernels"] in ("reference", "fast", "cuda") and doc["resumed_from"] is None

@@ -24,7 +24,7 @@ from torch import nn
 from scratchnet.train import EVAL_BATCH_SIZE, Backend, TrainConfig, flatten_state, unflatten_state
 from scratchnet.train import make_backend as scratch_backend
 
-from . import default_device, models
+from . import models, options
 
 
 # --8<-- [start:torch_losses]
@@ -43,17 +43,29 @@ def make_loss(name: str):
 
 
 class TorchBackend:
-    """A zoo model trained with torch.nn / torch.optim on ``config.device`` (CUDA when present)."""
+    """A zoo model trained with torch.nn / torch.optim on ``config.device`` (CUDA when present).
+
+    The GPU path (:mod:`torchnet.options`): ``config.amp`` autocasts the forward passes (fp16 with
+    loss scaling), ``config.channels_last`` keeps the CNNs' weights and batches in NHWC order, and
+    ``config.compile`` runs the training step through ``torch.compile``. ``self.model`` is the
+    module (its ``state_dict`` is the checkpoint's); ``self.net`` is what a training step calls:
+    the model, compiled or wrapped for data parallelism (``torchnet.dist``).
+    """
 
     def __init__(self, config: TrainConfig) -> None:
         spec = models.SPECS[config.model]
-        self.device = torch.device(config.device) if config.device else default_device()
+        self.device = self._device(config)
         self.dtype = getattr(torch, config.dtype)
+        self.memory_format = options.memory_format(config)
         self._cuda = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=self._cuda):  # the caller's global generator is left alone
             torch.manual_seed(config.seed)
-            self.model = self._new_model(config).to(self.device, self.dtype)
+            self.model = self._new_model(config).to(self.device, self.dtype, memory_format=self.memory_format)
             self._rng_cpu, self._rng_cuda = self._get_rng()
+        if config.dropout is not None:  # --dropout: every Dropout's p instead of the model's
+            for m in self.model.modules():
+                if isinstance(m, nn.Dropout):
+                    m.p = config.dropout
         self.loss_name = spec.loss
         self.loss = self._new_loss(config)
         if config.optimizer == "sgd":
@@ -63,6 +75,11 @@ class TorchBackend:
             self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         else:
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+        self.precision = options.Precision(config.amp, self.device)
+        self.net = options.compiled(self.model, config)
+
+    def _device(self, config: TrainConfig) -> torch.device:
+        return options.device_for(config)
 
     def _new_model(self, config: TrainConfig) -> nn.Module:
         return getattr(models, config.model)()
@@ -72,6 +89,8 @@ class TorchBackend:
 
     def _tensors(self, X: np.ndarray, y: np.ndarray, num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
         Xt = torch.from_numpy(np.ascontiguousarray(X)).to(self.device, self.dtype)
+        if Xt.dim() == 4:  # images: NHWC with --channels-last
+            Xt = Xt.contiguous(memory_format=self.memory_format)
         yt = torch.from_numpy(y).to(self.device)
         if self.loss_name != "cross_entropy":
             yt = F.one_hot(yt, num_classes).to(self.dtype)
@@ -94,14 +113,23 @@ class TorchBackend:
     def train_step(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """One mini-batch: zero grads, forward, loss, autograd backward, optimizer step."""
         self.model.train()
-        Xt, yt = self._tensors(X, y)
         self.opt.zero_grad()
-        with self._own_rng():  # dropout's masks come from this run's stream
-            loss = self.loss(self.model(Xt), yt)
-        loss.backward()
-        self.opt.step()
-        return {"loss": loss.item()}
+        loss, metrics = self._loss(*self._tensors(X, y))
+        self.precision.backward_step(loss, self.opt)  # loss.backward(); opt.step() (fp16: scaled)
+        return metrics
+
+    def _loss(self, Xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The training forward pass through ``self.net`` and the batch's mean loss, with its metrics."""
+        with self._own_rng(), self.precision.autocast():  # dropout's masks come from this run's stream
+            y_hat = self.net(Xt)
+        loss = self.loss(y_hat.to(self.dtype), yt)  # in the model's dtype, also under --amp
+        return loss, {"loss": loss.item()}
     # --8<-- [end:torch_step]
+
+    def _infer(self, Xt: torch.Tensor) -> torch.Tensor:
+        """The evaluation forward pass (autocast with ``--amp``), in the model's dtype."""
+        with self.precision.autocast():
+            return self.model(Xt).to(self.dtype)
 
     @torch.no_grad()
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
@@ -110,7 +138,7 @@ class TorchBackend:
         total, correct = 0.0, 0
         for s in range(0, len(X), batch_size):
             Xt, yt = self._tensors(X[s:s + batch_size], y[s:s + batch_size])
-            y_hat = self.model(Xt)
+            y_hat = self._infer(Xt)
             total += float(self.loss(y_hat, yt)) * len(Xt)
             correct += int((y_hat.argmax(1).cpu().numpy() == y[s:s + batch_size]).sum())
         return {"loss": total / len(X), "acc": correct / len(X)}
@@ -132,7 +160,7 @@ class TorchBackend:
     def predict(self, X: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
         """Class predictions ``(N,)`` for ``X``, in evaluation mode."""
         self.model.eval()
-        return np.concatenate([self.model(self._tensors(X[s:s + batch_size], np.zeros(0, np.int64))[0])
+        return np.concatenate([self._infer(self._tensors(X[s:s + batch_size], np.zeros(0, np.int64))[0])
                                .argmax(1).cpu().numpy() for s in range(0, len(X), batch_size)])
 
     # --8<-- [start:torch_augment]
@@ -159,6 +187,7 @@ class TorchBackend:
         out["rng/torch_cpu"] = self._rng_cpu.numpy()
         if self._cuda:
             out["rng/torch_cuda"] = self._rng_cuda.numpy()
+        out.update(self.precision.state())  # fp16's loss scale
         return out
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
@@ -169,6 +198,7 @@ class TorchBackend:
             self._rng_cpu = torch.from_numpy(np.array(state["rng/torch_cpu"]))
         if "rng/torch_cuda" in state and self._cuda:
             self._rng_cuda = torch.from_numpy(np.array(state["rng/torch_cuda"]))
+        self.precision.load_state(state)
         saved = unflatten_state(state, "optim")
         sd = self.opt.state_dict()
         # Adam's "step" stays a CPU tensor, as torch.optim keeps it (unless capturable/fused)
@@ -196,22 +226,20 @@ class TorchVAEBackend(TorchBackend):
         self.beta = config.beta
         return vae_loss
 
-    def _losses(self, Xt: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        with self._own_rng():  # eps from this run's stream
-            X_hat, mu, logvar = self.model(Xt)
+    def _tensors(self, X: np.ndarray, y: np.ndarray, num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images as rows ``(N, 784)``; the labels are not used."""
+        return torch.from_numpy(np.ascontiguousarray(X.reshape(len(X), -1))).to(self.device, self.dtype), None
+
+    def _losses(self, Xt: torch.Tensor, net: nn.Module) -> tuple[torch.Tensor, dict[str, float]]:
+        with self._own_rng(), self.precision.autocast():  # eps from this run's stream
+            X_hat, mu, logvar = (t.to(self.dtype) for t in net(Xt))
         loss = self.loss(X_hat, Xt, mu, logvar, self.beta)
         kl = float(-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()).detach() / len(Xt))
         return loss, {"loss": loss.item(), "reconstruction": loss.item() - self.beta * kl, "kl": kl}
 
-    def train_step(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """One mini-batch: forward (one draw of eps), loss, autograd backward, optimizer step."""
-        self.model.train()
-        Xt = torch.from_numpy(np.ascontiguousarray(X.reshape(len(X), -1))).to(self.device, self.dtype)
-        self.opt.zero_grad()
-        loss, metrics = self._losses(Xt)
-        loss.backward()
-        self.opt.step()
-        return metrics
+    def _loss(self, Xt: torch.Tensor, yt: None) -> tuple[torch.Tensor, dict[str, float]]:
+        """Forward through ``self.net`` (one draw of eps), the loss and its two parts."""
+        return self._losses(Xt, self.net)
 
     @torch.no_grad()
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
@@ -220,7 +248,7 @@ class TorchVAEBackend(TorchBackend):
         for s in range(0, len(X), batch_size):
             Xb = np.ascontiguousarray(X[s:s + batch_size].reshape(-1, 784))
             Xt = torch.from_numpy(Xb).to(self.device, self.dtype)
-            for k, v in self._losses(Xt)[1].items():
+            for k, v in self._losses(Xt, self.model)[1].items():
                 totals[k] += v * len(Xt)
         return {k: v / len(X) for k, v in totals.items()}
 

@@ -39,6 +39,11 @@ class TrainConfig:
     dtype: str = "float32"
     beta: float = 1.0                   # vae: the weight of the KL term (beta-VAE)
     latent_dim: int = 2                 # vae: size of the latent space
+    dropout: float | None = None        # every Dropout's p instead of the model's (0: dropout off)
+    nproc: int = 1                      # torch backend: data-parallel workers (--batch-size stays the global batch)
+    amp: str | None = None              # torch backend: mixed precision "bf16" | "fp16" (autocast)
+    channels_last: bool = False         # torch backend, CNNs: NHWC memory format
+    compile: bool = False               # torch backend: torch.compile the training step's model
 # --8<-- [end:config]
 
     def resolved(self) -> TrainConfig:
@@ -74,4 +79,28 @@ class TrainConfig:
             raise ValueError(f"beta must be a finite number >= 0, got {c.beta}")
         if c.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {c.latent_dim}")
+        if c.dropout is not None and not 0 <= c.dropout < 1:
+            raise ValueError(f"dropout must be a probability in [0, 1) or None (the model's), got {c.dropout}")
+        _check_torch_options(c)
         return c
+
+
+#: The torch backend's own options and their defaults (what a scratch run of a torch run's config resets).
+TORCH_ONLY = {"nproc": 1, "amp": None, "channels_last": False, "compile": False}
+
+
+def _check_torch_options(c: TrainConfig) -> None:
+    """The torch backend's scale and GPU options: each names the field, the expected and the actual value."""
+    from ..models import _CNNS
+
+    if c.nproc < 1:
+        raise ValueError(f"nproc must be >= 1, got {c.nproc}")
+    if c.amp not in (None, "bf16", "fp16"):
+        raise ValueError(f"amp must be 'bf16', 'fp16' or None, got {c.amp!r}")
+    if c.amp is not None and c.dtype != "float32":
+        raise ValueError(f"amp needs dtype 'float32' (autocast lowers float32 only), got {c.dtype!r}")
+    if c.channels_last and c.model not in _CNNS:
+        raise ValueError(f"channels_last applies to the CNNs {_CNNS}, got model {c.model!r}")
+    used = [f"{name}={getattr(c, name)!r}" for name, default in TORCH_ONLY.items() if getattr(c, name) != default]
+    if used and c.backend != "torch":
+        raise ValueError(f"{', '.join(used)}: backend must be 'torch' for these options, got {c.backend!r}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.sources import atomic_write
-from .config import TrainConfig
+from .config import TORCH_ONLY, TrainConfig
 
 #: The file name, in the run folder.
 CONFIG_FILE = "config.json"
@@ -84,8 +84,9 @@ def config_table(config: TrainConfig, extra: dict[str, Any] | None = None) -> st
     """The options that matter for ``config`` as an aligned two-column table, one per line.
 
     Always the model, backend, data and optimisation; the others when they are in use (momentum
-    with SGD, a non-zero weight decay, augmentation, a subset, patience, the torch device, the
-    VAE's beta and latent size). ``extra`` adds rows at the end (the run folder, --folds, --resume).
+    with SGD, a non-zero weight decay, augmentation, a subset, patience, the torch device and
+    options (nproc, amp, channels_last, compile), dropout, the VAE's beta and latent size).
+    ``extra`` adds rows at the end (the run folder, --folds, --resume).
     """
     c = config
     rows: dict[str, Any] = {"model": c.model, "backend": c.backend, "dataset": c.dataset}
@@ -105,6 +106,9 @@ def config_table(config: TrainConfig, extra: dict[str, Any] | None = None) -> st
     rows.update(seed=c.seed, split_seed=c.split_seed, dtype=c.dtype)
     if c.backend == "torch":
         rows["device"] = c.device or "cuda when present, else cpu"
+    rows.update({k: getattr(c, k) for k, default in TORCH_ONLY.items() if getattr(c, k) != default})
+    if c.dropout is not None:
+        rows["dropout"] = c.dropout
     rows.update({k: v for k, v in (extra or {}).items() if v is not None})
     width = max(TABLE_WIDTH, *map(len, rows))
     return "\n".join(f"  {name:<{width}}  {_fmt(value)}" for name, value in rows.items())

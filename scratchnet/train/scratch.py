@@ -27,6 +27,9 @@ class ScratchBackend:
         self.dtype = np.dtype(config.dtype)
         self.loss_name = models.SPECS[config.model].loss
         self.model = self._new_model(config)
+        if config.dropout is not None:  # --dropout: every Dropout's p instead of the model's
+            for m in self._dropouts():
+                m.p = config.dropout
         self.loss = self._new_loss(config)
         params = list(self.model.parameters())
         if config.optimizer == "sgd":

@@ -18,13 +18,14 @@ from .frames import frame, pyplot, write_gif
 def run_backend(run_dir: Path):
     """``(config, backend)``: the run's configuration and its last weights in a scratch backend."""
     from ..train import TrainConfig, load_checkpoint
+    from ..train.config import TORCH_ONLY
     from ..train.scratch import make_backend
 
     checkpoint = run_dir / "last.npz"
     arrays, meta = load_checkpoint(checkpoint)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in meta["config"].items() if k in fields})
-    config = dataclasses.replace(config, backend="scratch", device=None).resolved()
+    config = dataclasses.replace(config, backend="scratch", device=None, **TORCH_ONLY).resolved()
     backend = make_backend(config)
     backend.load_state(arrays)
     return config, backend
