@@ -221,6 +221,7 @@ def make_backend(config: TrainConfig, world: World) -> DataParallel:
     return (DataParallelVAEBackend if config.model == "vae" else DataParallelBackend)(config, world)
 
 
+# --8<-- [start:agreed_stop]
 class AgreedStop:
     """The run's :class:`StopRequest` as every worker sees it: :attr:`requested` is a collective
     (an all-reduce of the signal number, the largest wins), so all workers stop at the same batch,
@@ -243,6 +244,7 @@ class AgreedStop:
     @delivered.setter
     def delivered(self, value: bool) -> None:
         self.local.delivered = value
+# --8<-- [end:agreed_stop]
 
 
 class _WorkerStreams(Callback):
