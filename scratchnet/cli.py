@@ -203,6 +203,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         from .data import load
         from .train.interrupt import active
 
+        dist.check_devices(config)  # one GPU per worker on CUDA
         load(config.dataset)  # fetched and verified once, before the workers read it
         if (stop := active()) is not None:
             stop.check()  # a signal while loading: stop here, before any worker starts

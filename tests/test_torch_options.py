@@ -79,9 +79,21 @@ def test_the_command_refuses_what_data_parallel_runs_cannot_do_before_starting_w
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
-def test_device_cuda_without_a_gpu_says_so():
+def test_device_cuda_without_a_gpu_says_so(capsys):
     with pytest.raises(ValueError, match=r"device: cuda asked for, but this machine has 0 CUDA device\(s\)"):
         TorchBackend(config("book_mlp", device="cuda").resolved())
+    assert cli.main(["train", "book_mlp", "--backend", "torch", "--device", "cuda", "--nproc", "2"]) == 1
+    assert "device: cuda asked for, but this machine has 0 CUDA device(s)" in capsys.readouterr().err  # no worker
+
+
+def test_data_parallel_on_cuda_needs_a_gpu_per_worker(monkeypatch):
+    from torchnet import dist
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"nproc: 2 workers on CUDA need 2 GPUs \(one each\), this machine has 1"):
+        dist.check_devices(config("book_mlp", device="cuda", nproc=2).resolved())
+    assert dist.check_devices(config("book_mlp", device="cuda", nproc=1).resolved()).type == "cuda"
 
 
 def test_shards_are_contiguous_nearly_equal_and_cover_the_batch():

@@ -74,6 +74,17 @@ def launch(command: Sequence[str], nproc: int) -> int:
 # --8<-- [end:launch]
 
 
+def check_devices(config: TrainConfig) -> torch.device:
+    """The device kind the ``config.nproc`` workers will train on, checked before any starts: on
+    CUDA one GPU per worker. Raises ``ValueError`` naming how many are needed and how many there are."""
+    device = options.device_for(config)
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.type == "cuda" and count < config.nproc:
+        raise ValueError(f"nproc: {config.nproc} workers on CUDA need {config.nproc} GPUs (one each), "
+                         f"this machine has {count}; use --nproc {count} or --device cpu")
+    return device
+
+
 def is_worker() -> bool:
     """True in a process torchrun started (its environment names the rank and the world size)."""
     return all(k in os.environ for k in WORKER_ENV)
@@ -279,4 +290,4 @@ class DistributedTrainer(Trainer):
 
 
 __all__ = ["AgreedStop", "DataParallel", "DataParallelBackend", "DataParallelVAEBackend", "DistributedTrainer",
-           "World", "is_worker", "launch", "make_backend", "shard", "start", "stop"]
+           "World", "check_devices", "is_worker", "launch", "make_backend", "shard", "start", "stop"]
