@@ -147,7 +147,9 @@ def test_weight_decay_shrinks_large_initial_weights():
     """Problem 9: with N(0, 1) weights and lmbda large the first epochs are decay: each multiplies
     the weights by about (1 - eta lmbda / n)^(n / m) = exp(-eta lmbda / m)."""
     train = small_digits(200, 11, True)
+    before = list(train)
     rms = ch3.weight_decay_epochs(train, 3, eta=0.5, lmbda=5.0)
+    assert all(a is b for a, b in zip(train, before, strict=True))    # the caller's list keeps its order
     assert rms[0] == pytest.approx(1.0, abs=0.01)
     ratios = np.array(rms[1:]) / np.array(rms[:-1])
     np.testing.assert_allclose(ratios, (1 - 0.5 * 5.0 / 200) ** (200 / 10), rtol=0.02)

@@ -32,18 +32,22 @@ class Item:
 
     @property
     def name(self) -> str:
+        """How the notes name it: ``"Chapter 3, problem 2"``."""
         return f"Chapter {self.chapter}, {self.kind} {self.number}"
 
     @property
     def page(self) -> str:
+        """The notes page with its answer, from the repository's root."""
         return f"notes/exercises-ch{self.chapter}.md"
 
     @property
     def anchor(self) -> str:
+        """The answer's section on that page: ``"problem-2"``."""
         return f"{self.kind}-{self.number}"
 
 
 def _t(chapter: int, *names: str) -> tuple[str, ...]:
+    """Test ids in ``tests/test_exercises_chN.py``."""
     return tuple(f"tests/test_exercises_ch{chapter}.py::{name}" for name in names)
 
 

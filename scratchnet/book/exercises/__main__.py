@@ -126,12 +126,12 @@ def run_ch5(quick: bool, out_dir: Path | None) -> None:
 def run_ch6(quick: bool, out_dir: Path | None) -> None:
     from .. import network3 as n3
     training, validation, test = n3.load_data_shared()
-    if quick:
-        validation, test = ((X[:1000], y[:1000]) for X, y in (validation, test))
-    n, epochs = (500, 1) if quick else (10000, 20)
+    n_eval = 500 if quick else 3000
+    validation, test = ((X[:n_eval], y[:n_eval]) for X, y in (validation, test))
+    n, epochs = (500, 1) if quick else (3000, 20)
     train = (training[0][:n], training[1][:n])
-    print(f"{n} training images, {len(validation[0])} validation, {len(test[0])} test, mini-batch 10, eta 0.1, "
-          f"{epochs} epochs (the book: 50,000 images, 60 epochs)")
+    print(f"the first {n} training images, {len(validation[0])} validation, {len(test[0])} test, mini-batch 10, "
+          f"{epochs} epochs (the book: 50,000 images, 10,000 each, 60 epochs)")
     for label, make, eta in (("conv-pool + FC 100 + softmax", lambda: ch6.conv_net(10, 100), 0.1),
                              ("conv-pool + softmax (exercise 1)", lambda: ch6.conv_net(10, None), 0.1),
                              ("2 conv-pool + FC 100, sigmoid", lambda: ch6.conv_net(10, 100, 2), 0.1),

@@ -115,6 +115,7 @@ def weight_decay_epochs(training_data: list, epochs: int, eta: float = 0.5, lmbd
     with the *large* initialisation ``N(0, 1)``, before training and after each epoch."""
     net = seeded_network([784, 30, 10], large=True)
     rms = [float(np.sqrt(np.mean(net.weights[0] ** 2)))]
+    training_data = list(training_data)          # SGD shuffles it in place: leave the caller's alone
     for _ in range(epochs):
         with contextlib.redirect_stdout(io.StringIO()):
             net.SGD(training_data, 1, mini_batch_size, eta, lmbda=lmbda)
