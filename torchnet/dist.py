@@ -28,6 +28,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,7 +114,7 @@ class World:
         dist.all_reduce(sums)
         return {k: s / total for k, s in zip(values, sums.tolist(), strict=True)}
 
-    def from_lead(self, obj):
+    def from_lead(self, obj: Any) -> Any:
         """Rank 0's ``obj`` on every worker (``torch.distributed.broadcast_object_list``)."""
         box = [obj]
         dist.broadcast_object_list(box, src=0, device=self.device)

@@ -21,7 +21,7 @@ class _AllReduceSum(torch.autograd.Function):
     """``y = sum_r x_r`` on every worker r; backward ``dx_r = sum_s dy_s`` (each x_r feeds every y_s)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, group) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, group: dist.ProcessGroup) -> torch.Tensor:
         ctx.group = group
         y = x.clone(memory_format=torch.contiguous_format)
         dist.all_reduce(y, group=group)
@@ -32,7 +32,7 @@ class _AllReduceSum(torch.autograd.Function):
         return _AllReduceSum.apply(dy, ctx.group), None
 
 
-def all_reduce_sum(x: torch.Tensor, group=None) -> torch.Tensor:
+def all_reduce_sum(x: torch.Tensor, group: dist.ProcessGroup | None = None) -> torch.Tensor:
     """The sum of ``x`` over the workers of ``group`` (default: all), differentiable.
 
     ``torch.distributed.all_reduce`` works in place and autograd does not see it;
