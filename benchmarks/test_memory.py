@@ -18,6 +18,7 @@ CHILD = ("import sys; from scratchnet.cli import main; code = main(sys.argv[1:])
          "print(f'VMHWM_KB={hwm}'); sys.exit(code)")
 
 
+@pytest.mark.needs_data
 @pytest.mark.skipif(not (cache_root() / "mnist" / "mnist.npz").is_file(),
                     reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
 @pytest.mark.parametrize("backend", ["scratch"])

@@ -326,6 +326,7 @@ def test_network2_rules_on_scripted_accuracies(script: tuple) -> None:
     assert runs[0].order == runs[1].order
 
 
+@pytest.mark.needs_data
 @pytest.mark.skipif(not (cache_root() / "mnist" / "mnist.npz").is_file(),
                     reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
 def test_network2_same_training_real_mnist() -> None:

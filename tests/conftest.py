@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated data cache per test, and small files of each dataset in it."""
+"""Shared fixtures: an isolated data cache per test, small files of each dataset in it, and the
+environment of a subprocess that reads them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from datafiles import fake_cifar_batches, fake_fashion_files, fake_mnist_pickle
+from datafiles import fake_cifar_batches, fake_fashion_files, fake_mnist_pickle, subprocess_env
 
 from scratchnet.data import datasets
 from scratchnet.data.sources import FileSpec
@@ -56,3 +57,15 @@ def fake_cifar(data_home: Path) -> dict[str, bytes]:
     for name, raw in batches.items():
         (data_home / "cifar10" / name).write_bytes(raw)
     return batches
+
+
+@pytest.fixture
+def mnist_env(fake_mnist: bytes, data_home: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``scratchnet`` subprocess that reads :func:`fake_mnist`."""
+    return subprocess_env(data_home, ["mnist"], tmp_path)
+
+
+@pytest.fixture
+def fashion_env(fake_fashion: dict, data_home: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``scratchnet`` subprocess that reads :func:`fake_fashion`."""
+    return subprocess_env(data_home, ["fashion-mnist"], tmp_path)

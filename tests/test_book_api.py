@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from datafiles import real_cache_has
+from datafiles import needs_data
 
 from scratchnet.book import experiments, network, network2, network3, speed
 from scratchnet.cli import book_library
@@ -449,7 +449,7 @@ def test_bad_input_gets_clear_errors():
                           fused_mlp.SIGMOID)
 
 
-@pytest.mark.skipif(not real_cache_has("mnist"), reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
+@needs_data("mnist")
 def test_mnist_loader_formats_are_the_books():
     from scratchnet.book import mnist_loader
     from scratchnet.data import load

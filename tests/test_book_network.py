@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import real_cache_has
+from datafiles import needs_data
 
 from scratchnet import kernels
 from scratchnet.book import network, network2
@@ -307,7 +307,7 @@ BOOK_REGULARIZED_FULL = {0: 9212, 1: 9341, 2: 9375, 3: 9424, 4: 9532, 28: 9649, 
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not real_cache_has("mnist"), reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
+@needs_data("mnist")
 @pytest.mark.parametrize("tier", ["fast", "reference"])
 def test_reproduces_the_books_regularized_full_run(capsys, tier):
     """notes/architecture.md's example: the book's seeds, 30 epochs, lmbda = 5.0, on either kernel tier (the

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import real_cache_has
+from datafiles import needs_data
 
 from scratchnet import cli
 from scratchnet.data import DatasetNotFoundError, batches, datasets, fetch, info, load
@@ -165,7 +165,7 @@ def test_batches_bad_input():
 
 # ----------------------------------------------------------------------------- the real datasets
 
-@pytest.mark.skipif(not real_cache_has("mnist"), reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
+@needs_data("mnist")
 def test_real_mnist_sizes_classes_and_speed():
     start = time.perf_counter()
     d = load("mnist")

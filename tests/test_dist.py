@@ -2,8 +2,10 @@
 
 Each test starts the real command in a subprocess, which starts two workers through torchrun, on
 small datasets the tests write; the references are one-process runs of the same command line
-(without ``--nproc``) in this process. In float64 the two must end with the same parameters,
-optimizer state and BatchNorm statistics: relative difference ``||ours - theirs|| / ||theirs||``
+(without ``--nproc``) in this process; the launcher and its workers read the same small datasets
+through ``mnist_env`` / ``fashion_env`` (conftest.py: every new Python registers their digests).
+In float64 the two must end with the same parameters, optimizer state and BatchNorm statistics:
+relative difference ``||ours - theirs|| / ||theirs||``
 (2-norm over the tensor) at most 1e-10 per tensor. Per element the deviation can be larger where
 Adam divides a tiny gradient by its tiny root mean square (which amplifies the summation order's
 rounding), which the norm over the tensor does not let hide anything larger.
@@ -32,47 +34,10 @@ import pytest
 from test_interrupt import command_after, csv_rows, interrupt, start, the_line, wait_for, with_option
 
 from scratchnet import cli
-from scratchnet.data import datasets, load
 from scratchnet.train import load_checkpoint
 
 RTOL = 1e-10
 LAUNCH_TIMEOUT = 300  # two workers each import torch and numba before the first batch
-
-
-# The launcher and its workers are new Python processes: they see the small datasets the fixtures
-# wrote through the same registry entries as this process (file names and SHA-256 digests), set
-# at their start by a sitecustomize module, so the real data layer reads and verifies them.
-SITECUSTOMIZE = """
-import dataclasses, json, os
-from scratchnet.data import datasets
-from scratchnet.data.sources import FileSpec
-for name, files in json.loads(os.environ["SCRATCHNET_TEST_REGISTRY"]).items():
-    specs = tuple(FileSpec(n, digest) for n, digest in files)
-    datasets.DATASETS[name] = dataclasses.replace(datasets.DATASETS[name], files=specs)
-"""
-
-
-def subprocess_env(data_home: Path, names: list[str], tmp_path: Path) -> dict[str, str]:
-    """The environment of a subprocess reading this process's (fake) datasets ``names``."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    for name in names:
-        load(name)  # the verified array cache, as every process will read it
-    registry = {name: [(f.name, f.sha256) for f in datasets.DATASETS[name].files] for name in names}
-    return {**os.environ, "SCRATCHNET_DATA": str(data_home), "PYTHONUNBUFFERED": "1",
-            "SCRATCHNET_TEST_REGISTRY": json.dumps(registry),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-
-
-@pytest.fixture
-def mnist_env(fake_mnist: bytes, data_home: Path, tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(data_home, ["mnist"], tmp_path)
-
-
-@pytest.fixture
-def fashion_env(fake_fashion: dict, data_home: Path, tmp_path: Path) -> dict[str, str]:
-    return subprocess_env(data_home, ["fashion-mnist"], tmp_path)
 
 
 def relative_differences(ours: Path, theirs: Path, prefixes: tuple[str, ...] = ("model/", "optim/state/")) -> dict:

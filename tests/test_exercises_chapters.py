@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from datafiles import real_cache_has
+from datafiles import needs_data
 
 from scratchnet.book.exercises import ITEMS
 
@@ -64,7 +64,7 @@ def test_the_home_pages_formula_table_names_existing_files():
     assert pages and all((ROOT / "notes" / p).is_file() for p in pages)
 
 
-@pytest.mark.skipif(not real_cache_has("mnist"), reason="MNIST not in the cache: run `scratchnet data fetch mnist`")
+@needs_data("mnist")
 @pytest.mark.parametrize(("chapter", "lines"), [
     ("ch1", ["exercise 8: Network([784, 10])", "exercise 8: network2.Network([784, 10])", "exercise 6:"]),
     ("ch2", ["problem 2: one epoch of 1000 images"]),

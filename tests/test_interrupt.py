@@ -2,8 +2,8 @@
 where and how to resume, the last checkpoint complete, exit status 130 / 143, and a resume that works.
 
 The end-to-end tests start the real command in a subprocess (``python -m scratchnet.cli``) on a tiny
-MNIST written into a temporary data cache, wait until it has written something, and send the signal
-with ``os.kill``.
+MNIST written into a temporary data cache (``mnist_env``, conftest.py: the subprocess registers its
+digest), wait until it has written something, and send the signal with ``os.kill``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafiles import fake_mnist_pickle
+from datafiles import fake_mnist_pickle, subprocess_env
 
 from scratchnet import cli
 from scratchnet.train import (
@@ -42,16 +42,6 @@ STOP_TIMEOUT = 20
 
 
 # -- helpers --------------------------------------------------------------------------------------
-@pytest.fixture
-def cache_env(fake_mnist: bytes, data_home: Path) -> dict[str, str]:
-    """The environment of a subprocess that reads the fake MNIST (its decoded array cache, which is
-    verified by its own manifest, so the subprocess needs no patched registry digest)."""
-    from scratchnet.data import load
-
-    load("mnist")  # writes <cache>/mnist/mnist.npz and its manifest
-    return {**os.environ, "SCRATCHNET_DATA": str(data_home), "PYTHONUNBUFFERED": "1"}
-
-
 def _default_sigint() -> None:  # a background pytest may hand SIGINT down ignored
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -120,11 +110,11 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
 
 # -- scratchnet train, end to end -----------------------------------------------------------------
 @pytest.mark.parametrize(("backend", "signum"), [("scratch", signal.SIGINT), ("torch", signal.SIGTERM)])
-def test_train_stops_on_a_signal_and_the_printed_command_resumes(backend: str, signum: int, cache_env, tmp_path: Path):
+def test_train_stops_on_a_signal_and_the_printed_command_resumes(backend: str, signum: int, mnist_env, tmp_path: Path):
     run_dir = tmp_path / "run"
     args = ["train", "book_mlp", "--backend", backend, "--epochs", "100000", "--no-progress", "--out", "run"]
     args += ["--device", "cpu"] if backend == "torch" else []
-    proc, out, err = start(args, tmp_path, cache_env)
+    proc, out, err = start(args, tmp_path, mnist_env)
     wait_for(lambda: len(csv_rows(run_dir / "metrics.csv")) >= 1, proc, err)
     code, seconds = interrupt(proc, signum)
     name = signal.Signals(signum).name
@@ -139,7 +129,7 @@ def test_train_stops_on_a_signal_and_the_printed_command_resumes(backend: str, s
     assert len(csv_rows(run_dir / "metrics.csv")) == epoch  # the cut-short epoch is in neither
     assert not list(run_dir.glob(".*.tmp"))
 
-    done = run(with_option(resume, "--epochs", str(epoch + 1)), tmp_path, cache_env)
+    done = run(with_option(resume, "--epochs", str(epoch + 1)), tmp_path, mnist_env)
     assert done.returncode == 0, done.stderr
     assert f"resumed from run/last.npz at epoch {epoch + 1}" in done.stdout
     assert f"done: {epoch + 1} epochs" in done.stdout
@@ -149,10 +139,10 @@ def test_train_stops_on_a_signal_and_the_printed_command_resumes(backend: str, s
     assert [i["resumed_from"] for i in doc["invocations"]] == [None, "run/last.npz"]
 
 
-def test_train_folds_stops_on_sigint_and_the_printed_command_resumes_the_cross_validation(cache_env, tmp_path: Path):
+def test_train_folds_stops_on_sigint_and_the_printed_command_resumes_the_cross_validation(mnist_env, tmp_path: Path):
     run_dir = tmp_path / "cv"
     args = ["train", "book_mlp", "--folds", "2", "--epochs", "100000", "--no-progress", "--out", "cv"]
-    proc, out, err = start(args, tmp_path, cache_env)
+    proc, out, err = start(args, tmp_path, mnist_env)
     wait_for(lambda: len(csv_rows(run_dir / "fold-1" / "metrics.csv")) >= 1, proc, err)
     code, _ = interrupt(proc, signal.SIGINT)
     assert code == 130
@@ -164,7 +154,7 @@ def test_train_folds_stops_on_sigint_and_the_printed_command_resumes_the_cross_v
     epoch = meta["epoch"]
     assert f"cv/fold-1/last.npz holds epoch {epoch}" in line
 
-    done = run(with_option(resume, "--epochs", str(epoch + 1)), tmp_path, cache_env)
+    done = run(with_option(resume, "--epochs", str(epoch + 1)), tmp_path, mnist_env)
     assert done.returncode == 0, done.stderr
     assert f"fold 1: resumed from cv/fold-1/last.npz at epoch {epoch + 1}" in done.stdout
     cv = json.loads((run_dir / "cv.json").read_text())
@@ -174,13 +164,13 @@ def test_train_folds_stops_on_sigint_and_the_printed_command_resumes_the_cross_v
 
 
 @pytest.fixture
-def book_env(data_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def book_env(data_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     """A fake MNIST large enough (500 training images) for ch6 --quick to take a while."""
     import dataclasses
     import gzip
     import hashlib
 
-    from scratchnet.data import datasets, load
+    from scratchnet.data import datasets
     from scratchnet.data.sources import FileSpec
 
     gz = fake_mnist_pickle((500, 50, 50))
@@ -188,8 +178,7 @@ def book_env(data_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     monkeypatch.setitem(datasets.DATASETS, "mnist", dataclasses.replace(datasets.DATASETS["mnist"], files=(spec,)))
     (data_home / "mnist").mkdir(parents=True)
     (data_home / "mnist" / "mnist.pkl.gz").write_bytes(gz)
-    load("mnist")
-    return {**os.environ, "SCRATCHNET_DATA": str(data_home), "PYTHONUNBUFFERED": "1"}
+    return subprocess_env(data_home, ["mnist"], tmp_path)
 
 
 @pytest.mark.parametrize(("backend", "signum"), [("scratch", signal.SIGINT), ("scratch", signal.SIGTERM),
