@@ -34,6 +34,16 @@ needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (Debian package chromium; .ci/run installs it)")
 
 
+# Every page after the home page, in the order a reader meets them: the architecture, each chapter
+# followed by its exercises and problems, the topics beyond the book, then how it is made fast.
+READING_ORDER = ("architecture/",
+                 "ch1-network/", "exercises-ch1/", "ch2-backprop/", "exercises-ch2/",
+                 "ch3-improving/", "exercises-ch3/", "ch4-universality/", "exercises-ch4/",
+                 "ch5-vanishing/", "exercises-ch5/", "ch6-convolution/", "exercises-ch6/",
+                 "training/", "scaling/", "adam/", "vae/", "latent-space/",
+                 "kernels-matmul/", "kernels-conv/", "kernels-book/", "kernels-elementwise/", "kernels-gpu/")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``mkdocs build --strict`` of the notes into a temporary folder."""
@@ -53,7 +63,7 @@ def pages(site: Path) -> list[str]:
 
 def test_the_html_loads_nothing_from_another_host(site: Path) -> None:
     """No ``<script src>``, ``<link href>`` (stylesheets, fonts, preloads) or CSS ``url()`` / ``@import``
-    points outside the site; the maths comes with it; the nav follows the reading order."""
+    points outside the site; the maths comes with it; the nav holds every page in the reading order."""
     outside = re.compile(r"""(<script[^>]+src=|<link[^>]+href=|url\(|@import\s)["']?(https?:)?//""", re.I)
     files = [*site.rglob("*.html"), *site.rglob("*.css")]
     offenders = {str(f.relative_to(site)): m.group(0) for f in files for m in [outside.search(f.read_text())] if m}
@@ -61,10 +71,13 @@ def test_the_html_loads_nothing_from_another_host(site: Path) -> None:
     assert (site / "javascripts" / "mathjax" / "tex-chtml.js").is_file()
     assert (site / "javascripts" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     assert json.loads((site / "search" / "search_index.json").read_text())["docs"]
+    assert set(READING_ORDER) == set(pages(site)) - {""}, \
+        f"pages not in READING_ORDER: {sorted(set(pages(site)) - set(READING_ORDER) - {''})}; " \
+        f"in READING_ORDER but not built: {sorted(set(READING_ORDER) - set(pages(site)))}"
     home = (site / "index.html").read_text()
-    order = [home.index(f'href="{page}"') for page in ("ch1-network/", "ch2-backprop/", "ch3-improving/",
-                                                        "ch5-vanishing/", "ch6-convolution/", "kernels-matmul/")]
-    assert order == sorted(order), "the nav is not in the book's reading order"
+    order = [home.index(f'href="{page}"') for page in READING_ORDER]  # the first link to each is the nav's
+    assert order == sorted(order), "the nav is not in READING_ORDER; its order: " + \
+        ", ".join(page for _, page in sorted(zip(order, READING_ORDER, strict=True)))
 
 
 # -- a small DevTools client over Chromium's pipe ----------------------------------------------------
