@@ -17,8 +17,8 @@ import numba.cuda.dispatcher
 from numba import boolean, cuda, float32, float64, int64
 
 from scratchnet.kernels.cuda import activations as act
+from scratchnet.kernels.cuda import arrays, conv, gemm, losses, optim, pool, vae
 from scratchnet.kernels.cuda import batchnorm as bn
-from scratchnet.kernels.cuda import conv, gemm, losses, optim, pool, vae
 
 CC = (9, 0)
 
@@ -43,7 +43,7 @@ def signatures(t) -> list:
         (pool._zero, (a1,)), (pool._avgpool_forward, (a4, i, i, i, i, i, i, a4)),
         (pool._avgpool_backward, (a4, i, i, i, i, i, i, a4)),
         (conv._conv2d_forward, (a4, a4, a1, i, i, a4)), (conv._conv2d_backward_input, (a4, a4, i, i, a4)),
-        (conv._conv2d_backward_weight, (a4, a4, i, i, a4)),
+        (conv._conv2d_backward_weight, (a4, a4, i, i, a4)), (conv._conv2d_backward_bias, (a4, a1)),
         (bn._train_forward, (a3, a1, a1, f, a3, a3, a1, a1, a1)), (bn._train_backward, (a3, a3, a1, a1, a3, a1, a1)),
         (bn._eval_forward, (a3, a1, a1, a1, a1, f, a3, a3)), (bn._eval_backward, (a3, a3, a1, a1, f, a3, a1, a1)),
         (bn._update_running, (a1, a1, t, t, t, a1, a1)),
@@ -54,6 +54,9 @@ def signatures(t) -> list:
         (optim._adam, (a1, a1, a1, a1, t, t, t, t, t, t, t, t, boolean)),
         (vae._reparameterize, (a2, a2, a2, a2, a2)), (vae._reparameterize_backward, (a2, a2, a2, a2, a2)),
         (vae._gaussian_kl, (a2, a2, f, a2, a2, rows)),
+        (arrays._fill, (a1, t)), (arrays._copy, (a1, a1)), (arrays._copy, (arr(float64, 1), a1)),
+        (arrays._add, (a1, a1, a1)), (arrays._multiply, (a1, a1, a1)), (arrays._scale, (a1, t, a1)),
+        (arrays._first_non_finite, (a1, bad)), (arrays._first_outside, (a1, f, f, bad)),
     ]
 
 

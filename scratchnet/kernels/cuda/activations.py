@@ -1,7 +1,8 @@
 """cuda tier: the activations of ``kernels/activations.py``, same signatures, on device arrays.
 
 Element-wise kernels (sigmoid, tanh, ReLU and their derivatives, ``bias_act_forward``): one thread
-per element of the flattened array, ``THREADS`` to a block; a warp's 32 threads touch 32
+per element of the flattened array (several past ``MAX_BLOCKS`` blocks: the grid-stride loop of
+``device.elementwise``), ``THREADS`` to a block; a warp's 32 threads touch 32
 neighbouring elements (one coalesced transaction per array). Each thread computes exactly the
 reference's expression, so the results are the reference's to the last bit on the simulator and
 to the GPU's ``exp``/``tanh`` rounding (libdevice, within 2 ulp) on a GPU.
@@ -19,20 +20,14 @@ import math
 from numba import cuda, float64
 
 from ..activations import IDENTITY, RELU, SIGMOID, TANH
-from .device import THREADS, blocks, flat, reduce_threads, shared_bytes
+from .device import elementwise, flat, reduce_threads, shared_bytes
 from .reduce import block_max, block_sum, larger
-
-
-def _elementwise(kernel, n: int, *args) -> None:
-    """Launch ``kernel`` with one thread per element of an ``n``-element array."""
-    kernel[blocks(n), THREADS](*args)
 
 
 # --8<-- [start:sigmoid]
 @cuda.jit
 def _sigmoid_forward(Z, out):
-    i = cuda.grid(1)
-    if i < Z.size:
+    for i in range(cuda.grid(1), Z.size, cuda.gridsize(1)):
         z = Z[i]
         e = math.exp(-abs(z))  # in (0, 1]: never overflows
         r = 1.0 / (1.0 + e)  # sigma(|z|)
@@ -41,83 +36,77 @@ def _sigmoid_forward(Z, out):
 
 def sigmoid_forward(Z, out):
     """``out = sigma(Z) = 1 / (1 + exp(-Z))`` without overflow; any shape. One thread per element."""
-    _elementwise(_sigmoid_forward, Z.size, flat(Z), flat(out))
+    elementwise(_sigmoid_forward, Z.size, flat(Z), flat(out))
     return out
 
 
 @cuda.jit
 def _sigmoid_backward(A, dA, dZ):
-    i = cuda.grid(1)
-    if i < A.size:
+    for i in range(cuda.grid(1), A.size, cuda.gridsize(1)):
         dZ[i] = dA[i] * A[i] * (1.0 - A[i])
 
 
 def sigmoid_backward(A, dA, dZ):
     """``dZ = dA * A (1 - A)``, ``A = sigma(Z)`` saved from the forward. One thread per element."""
-    _elementwise(_sigmoid_backward, A.size, flat(A), flat(dA), flat(dZ))
+    elementwise(_sigmoid_backward, A.size, flat(A), flat(dA), flat(dZ))
     return dZ
 # --8<-- [end:sigmoid]
 
 
 @cuda.jit
 def _tanh_forward(Z, out):
-    i = cuda.grid(1)
-    if i < Z.size:
+    for i in range(cuda.grid(1), Z.size, cuda.gridsize(1)):
         out[i] = math.tanh(Z[i])
 
 
 def tanh_forward(Z, out):
     """``out = tanh(Z)``; any shape. One thread per element."""
-    _elementwise(_tanh_forward, Z.size, flat(Z), flat(out))
+    elementwise(_tanh_forward, Z.size, flat(Z), flat(out))
     return out
 
 
 @cuda.jit
 def _tanh_backward(A, dA, dZ):
-    i = cuda.grid(1)
-    if i < A.size:
+    for i in range(cuda.grid(1), A.size, cuda.gridsize(1)):
         dZ[i] = dA[i] * (1.0 - A[i] * A[i])
 
 
 def tanh_backward(A, dA, dZ):
     """``dZ = dA * (1 - A^2)``, ``A = tanh(Z)`` saved from the forward. One thread per element."""
-    _elementwise(_tanh_backward, A.size, flat(A), flat(dA), flat(dZ))
+    elementwise(_tanh_backward, A.size, flat(A), flat(dA), flat(dZ))
     return dZ
 
 
 # --8<-- [start:relu]
 @cuda.jit
 def _relu_forward(Z, out):
-    i = cuda.grid(1)
-    if i < Z.size:
+    for i in range(cuda.grid(1), Z.size, cuda.gridsize(1)):
         out[i] = 0.0 if Z[i] <= 0 else Z[i]  # NaN <= 0 is false: NaN stays NaN
 
 
 def relu_forward(Z, out):
     """``out = max(Z, 0)``, NaN kept, as ``torch.relu``. One thread per element."""
-    _elementwise(_relu_forward, Z.size, flat(Z), flat(out))
+    elementwise(_relu_forward, Z.size, flat(Z), flat(out))
     return out
 
 
 @cuda.jit
 def _relu_backward(Z, dA, dZ):
-    i = cuda.grid(1)
-    if i < Z.size:
+    for i in range(cuda.grid(1), Z.size, cuda.gridsize(1)):
         dZ[i] = dA[i] if Z[i] > 0 else 0.0  # ReLU'(0) = 0
 
 
 def relu_backward(Z, dA, dZ):
     """``dZ = dA * [Z > 0]`` (ReLU'(0) = 0, PyTorch's); ``Z`` the input or the saved output."""
-    _elementwise(_relu_backward, Z.size, flat(Z), flat(dA), flat(dZ))
+    elementwise(_relu_backward, Z.size, flat(Z), flat(dA), flat(dZ))
     return dZ
 # --8<-- [end:relu]
 
 
 @cuda.jit
 def _bias_act_forward(Z, b, act, out):
-    i = cuda.grid(1)
     F = Z.shape[1]
-    if i < Z.size:
+    for i in range(cuda.grid(1), Z.size, cuda.gridsize(1)):
         n, f = i // F, i % F
         z = Z[n, f] + b[f]
         if act == SIGMOID:
@@ -134,16 +123,15 @@ def _bias_act_forward(Z, b, act, out):
 def bias_act_forward(Z, b, act, out):
     """``out = f(Z + b)``, b ``(F,)`` broadcast over the rows of Z ``(N, F)``; ``f`` by code
     (``IDENTITY`` .. ``RELU``); ``out`` may be ``Z``. One thread per element."""
-    _elementwise(_bias_act_forward, Z.size, Z, b, int(act), out)
+    elementwise(_bias_act_forward, Z.size, Z, b, int(act), out)
     return out
 
 
 # --8<-- [start:bias_backward]
 @cuda.jit
 def _bias_backward(dZ, db):
-    f = cuda.grid(1)
     N, F = dZ.shape
-    if f < F:
+    for f in range(cuda.grid(1), F, cuda.gridsize(1)):
         s = 0.0  # float64, rows in order: the reference's sum
         for n in range(N):
             s += dZ[n, f]
@@ -152,7 +140,7 @@ def _bias_backward(dZ, db):
 
 def bias_backward(dZ, db):
     """``db += sum_n dZ[n]``: dZ ``(N, F)``, db ``(F,)``. One thread per column, rows in order."""
-    _elementwise(_bias_backward, dZ.shape[1], dZ, db)
+    elementwise(_bias_backward, dZ.shape[1], dZ, db)
     return db
 # --8<-- [end:bias_backward]
 

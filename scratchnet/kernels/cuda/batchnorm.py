@@ -20,7 +20,7 @@ import math
 
 from numba import cuda, float64
 
-from .device import THREADS, blocks, reduce_threads, shared_bytes
+from .device import elementwise, reduce_threads, shared_bytes
 from .reduce import block_sum
 
 
@@ -94,9 +94,8 @@ def batchnorm_train_backward(dY, xhat, gamma, invstd, dX, dgamma, dbeta):
 
 @cuda.jit
 def _eval_forward(X, gamma, beta, running_mean, running_var, eps, Y, xhat):
-    e = cuda.grid(1)
     N, C, S = X.shape
-    if e < X.size:
+    for e in range(cuda.grid(1), X.size, cuda.gridsize(1)):
         n, c, k = e // (C * S), (e // S) % C, e % S
         r = 1.0 / math.sqrt(running_var[c] + eps)
         xh = (X[n, c, k] - running_mean[c]) * r
@@ -107,7 +106,7 @@ def _eval_forward(X, gamma, beta, running_mean, running_var, eps, Y, xhat):
 def batchnorm_eval_forward(X, gamma, beta, running_mean, running_var, eps, Y, xhat):
     """Evaluation: ``x_hat = (x - running_mean) / sqrt(running_var + eps)``, ``y = gamma x_hat +
     beta``; all ``(N, C, S)`` but the ``(C,)`` statistics. One thread per element."""
-    _eval_forward[blocks(X.size), THREADS](X, gamma, beta, running_mean, running_var, eps, Y, xhat)
+    elementwise(_eval_forward, X.size, X, gamma, beta, running_mean, running_var, eps, Y, xhat)
 
 
 @cuda.jit
@@ -138,8 +137,7 @@ def batchnorm_eval_backward(dY, xhat, gamma, running_var, eps, dX, dgamma, dbeta
 
 @cuda.jit
 def _update_running(mean, var, unbias, keep, momentum, running_mean, running_var):
-    c = cuda.grid(1)
-    if c < mean.size:
+    for c in range(cuda.grid(1), mean.size, cuda.gridsize(1)):
         running_mean[c] = keep * running_mean[c] + momentum * mean[c]
         running_var[c] = keep * running_var[c] + momentum * var[c] * unbias
 
@@ -148,5 +146,5 @@ def batchnorm_update_running(mean, var, M: int, momentum: float, running_mean, r
     """``running = (1 - m) running + m batch``, the variance made unbiased (``M / (M - 1)``) first,
     as ``nn.BatchNorm`` (PyTorch's rule, ``m = momentum``, 0.1 by default). All ``(C,)``."""
     dt = running_mean.dtype.type  # in the buffers' dtype, as NumPy computes the CPU update
-    _update_running[blocks(mean.size), THREADS](mean, var, dt(M / (M - 1)), dt(1 - momentum), dt(momentum),
+    elementwise(_update_running, mean.size, mean, var, dt(M / (M - 1)), dt(1 - momentum), dt(momentum),
                                                 running_mean, running_var)

@@ -13,10 +13,14 @@ import math
 import numpy as np
 from numba import cuda
 
-#: threads per block of the one-thread-per-element kernels (a multiple of the 32-thread warp)
+#: threads per block of the element-wise kernels (a multiple of the 32-thread warp)
 THREADS = 128
-#: the most threads a block-reduction kernel uses (a power of two; fewer for short sums)
-REDUCE_THREADS = 256
+#: the most blocks an element-wise launch uses (4096 of 128 threads: an H100's 132 SMs hold 2,112
+#: such blocks at once); past ``MAX_BLOCKS * THREADS`` elements each thread takes several
+MAX_BLOCKS = 4096
+#: the most threads a block-reduction kernel uses (a power of two; fewer for short sums) and the
+#: fewest (a warp)
+REDUCE_THREADS, REDUCE_MIN_THREADS = 256, 32
 
 
 def simulated() -> bool:
@@ -35,25 +39,36 @@ def problem() -> str | None:
             f"Numba's CPU simulator (slow: one Python thread per CUDA thread)")
 
 
-def blocks(n: int, threads: int = THREADS) -> int:
-    """Blocks of ``threads`` that cover ``n`` items: ``ceil(n / threads)``, at least one."""
-    return max(1, -(-n // threads))
+def blocks(n: int, threads: int | None = None) -> int:
+    """Blocks of ``threads`` (default ``THREADS``) that cover ``n`` items: ``ceil(n / threads)``, at
+    least one."""
+    return max(1, -(-n // (threads or THREADS)))
+
+
+# --8<-- [start:elementwise]
+def elementwise(kernel, n: int, *args) -> None:
+    """Launch an element-wise ``kernel`` over ``n`` items: ``THREADS`` to a block, a block for each
+    ``THREADS`` items up to ``MAX_BLOCKS``. The kernel walks its items with a grid-stride loop,
+
+        for i in range(cuda.grid(1), n, cuda.gridsize(1)):   # i, i + all threads, ...
+
+    so any grid covers them: one item a thread when the grid is large enough, several when not.
+    (The sizes are read at each launch: the simulator's tests shrink them, one Python thread per
+    CUDA thread being what a simulated launch costs.)"""
+    kernel[min(blocks(n), MAX_BLOCKS), THREADS](*args)
+# --8<-- [end:elementwise]
 
 
 def reduce_threads(n: int) -> int:
-    """Threads for a block that sums ``n`` terms: the power of two >= n, from 32 (a warp) to
-    ``REDUCE_THREADS``. Short sums get small blocks (on the simulator, every thread costs)."""
-    return min(REDUCE_THREADS, max(32, 1 << math.ceil(math.log2(max(n, 1)))))
+    """Threads for a block that sums ``n`` terms: the power of two >= n, from ``REDUCE_MIN_THREADS``
+    (32, a warp) to ``REDUCE_THREADS``. Short sums get small blocks (on the simulator, every thread
+    costs)."""
+    return min(REDUCE_THREADS, max(REDUCE_MIN_THREADS, 1 << math.ceil(math.log2(max(n, 1)))))
 
 
 def shared_bytes(threads: int) -> int:
     """Dynamic shared memory for a block reduction: one float64 per thread (three for three sums)."""
     return 8 * threads
-
-
-def is_device_array(x) -> bool:
-    """True for a ``numba.cuda`` device array (or anything with ``__cuda_array_interface__``)."""
-    return cuda.is_cuda_array(x)
 
 
 def flat(x):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from numba import cuda
 
-from .device import THREADS, blocks
+from .device import elementwise
 from .reduce import larger, smaller
 
 
@@ -44,51 +44,46 @@ def _windows(h, k, s, p, n_out):
 # --8<-- [start:maxpool]
 @cuda.jit
 def _maxpool_forward(X, kh, kw, sh, sw, ph, pw, out, argmax):
-    t = cuda.grid(1)
     N, C, H, W = X.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    if t >= out.size:
-        return
-    n, c, i, j = _unflatten(t, C, Ho, Wo)
-    best = -1
-    m = X[n, c, 0, 0]
-    for p in range(kh):
-        h = i * sh + p - ph
-        if h < 0 or h >= H:
-            continue
-        for q in range(kw):
-            w = j * sw + q - pw
-            if 0 <= w < W and (best < 0 or X[n, c, h, w] > m):  # strictly greater: the first wins ties
-                m = X[n, c, h, w]
-                best = h * W + w
-    out[n, c, i, j] = m
-    argmax[n, c, i, j] = best
+    for t in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        n, c, i, j = _unflatten(t, C, Ho, Wo)
+        best = -1
+        m = X[n, c, 0, 0]
+        for p in range(kh):
+            h = i * sh + p - ph
+            if h < 0 or h >= H:
+                continue
+            for q in range(kw):
+                w = j * sw + q - pw
+                if 0 <= w < W and (best < 0 or X[n, c, h, w] > m):  # strictly greater: the first wins ties
+                    m = X[n, c, h, w]
+                    best = h * W + w
+        out[n, c, i, j] = m
+        argmax[n, c, i, j] = best
 
 
 def maxpool_forward(X, kh, kw, sh, sw, ph, pw, out, argmax):
     """``out[n, c, i, j]`` = the window's maximum, ``argmax`` its flat index ``h W + w`` (the first
     on ties). X ``(N, C, H, W)``; out, argmax (int64) ``(N, C, Ho, Wo)``. One thread per output."""
-    _maxpool_forward[blocks(out.size), THREADS](X, kh, kw, sh, sw, ph, pw, out, argmax)
+    elementwise(_maxpool_forward, out.size, X, kh, kw, sh, sw, ph, pw, out, argmax)
     return out
 
 
 @cuda.jit
 def _zero(X):
-    i = cuda.grid(1)
-    if i < X.size:
+    for i in range(cuda.grid(1), X.size, cuda.gridsize(1)):
         X[i] = 0
 
 
 @cuda.jit
 def _maxpool_backward(dY, argmax, dX):
-    t = cuda.grid(1)
     N, C, H, W = dX.shape
     Ho, Wo = dY.shape[2], dY.shape[3]
-    if t >= dY.size:
-        return
-    n, c, i, j = _unflatten(t, C, Ho, Wo)
-    a = argmax[n, c, i, j]
-    cuda.atomic.add(dX, (n, c, a // W, a % W), dY[n, c, i, j])  # windows may share a winner
+    for t in range(cuda.grid(1), dY.size, cuda.gridsize(1)):
+        n, c, i, j = _unflatten(t, C, Ho, Wo)
+        a = argmax[n, c, i, j]
+        cuda.atomic.add(dX, (n, c, a // W, a % W), dY[n, c, i, j])  # windows may share a winner
 
 
 def maxpool_backward(dY, argmax, dX):
@@ -96,8 +91,8 @@ def maxpool_backward(dY, argmax, dX):
     won its window. One thread per output; an atomic add, since overlapping windows (stride below
     the kernel) can share a winner: their gradients then add in the hardware's order (rounding
     only; torch's CUDA max-pool does the same). Non-overlapping windows add once per pixel."""
-    _zero[blocks(dX.size), THREADS](dX.reshape(dX.size))
-    _maxpool_backward[blocks(dY.size), THREADS](dY, argmax, dX)
+    elementwise(_zero, dX.size, dX.reshape(dX.size))
+    elementwise(_maxpool_backward, dY.size, dY, argmax, dX)
     return dX
 
 
@@ -106,47 +101,43 @@ def maxpool_backward(dY, argmax, dX):
 
 @cuda.jit
 def _avgpool_forward(X, kh, kw, sh, sw, ph, pw, out):
-    t = cuda.grid(1)
     N, C, H, W = X.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    if t >= out.size:
-        return
-    n, c, i, j = _unflatten(t, C, Ho, Wo)
-    s = 0.0
-    for p in range(kh):
-        h = i * sh + p - ph
-        if 0 <= h < H:
-            for q in range(kw):
-                w = j * sw + q - pw
-                if 0 <= w < W:
-                    s += X[n, c, h, w]
-    out[n, c, i, j] = s / (kh * kw)
+    for t in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        n, c, i, j = _unflatten(t, C, Ho, Wo)
+        s = 0.0
+        for p in range(kh):
+            h = i * sh + p - ph
+            if 0 <= h < H:
+                for q in range(kw):
+                    w = j * sw + q - pw
+                    if 0 <= w < W:
+                        s += X[n, c, h, w]
+        out[n, c, i, j] = s / (kh * kw)
 
 
 def avgpool_forward(X, kh, kw, sh, sw, ph, pw, out):
     """``out`` = the window's mean, padded zeros counted (divisor ``kh kw``). One thread per output."""
-    _avgpool_forward[blocks(out.size), THREADS](X, kh, kw, sh, sw, ph, pw, out)
+    elementwise(_avgpool_forward, out.size, X, kh, kw, sh, sw, ph, pw, out)
     return out
 
 
 @cuda.jit
 def _avgpool_backward(dY, kh, kw, sh, sw, ph, pw, dX):
-    t = cuda.grid(1)
     N, C, H, W = dX.shape
     Ho, Wo = dY.shape[2], dY.shape[3]
-    if t >= dX.size:
-        return
-    n, c, h, w = _unflatten(t, C, H, W)
-    i0, i1 = _windows(h, kh, sh, ph, Ho)
-    j0, j1 = _windows(w, kw, sw, pw, Wo)
-    s = dX.dtype.type(0)
-    for i in range(i0, i1):
-        for j in range(j0, j1):
-            s += dY[n, c, i, j] / (kh * kw)
-    dX[n, c, h, w] = s
+    for t in range(cuda.grid(1), dX.size, cuda.gridsize(1)):
+        n, c, h, w = _unflatten(t, C, H, W)
+        i0, i1 = _windows(h, kh, sh, ph, Ho)
+        j0, j1 = _windows(w, kw, sw, pw, Wo)
+        s = dX.dtype.type(0)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                s += dY[n, c, i, j] / (kh * kw)
+        dX[n, c, h, w] = s
 
 
 def avgpool_backward(dY, kh, kw, sh, sw, ph, pw, dX):
     """``dX[window] += dY / (kh kw)`` for every window a pixel is in; one thread per input pixel."""
-    _avgpool_backward[blocks(dX.size), THREADS](dY, kh, kw, sh, sw, ph, pw, dX)
+    elementwise(_avgpool_backward, dX.size, dY, kh, kw, sh, sw, ph, pw, dX)
     return dX

@@ -15,16 +15,15 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from .device import THREADS, blocks, reduce_threads, shared_bytes
+from .device import elementwise, reduce_threads, shared_bytes
 from .reduce import block_sum
 
 
 # --8<-- [start:reparameterize]
 @cuda.jit
 def _reparameterize(mu, logvar, eps, z, sigma):
-    e = cuda.grid(1)
     J = mu.shape[1]
-    if e < mu.size:
+    for e in range(cuda.grid(1), mu.size, cuda.gridsize(1)):
         n, j = e // J, e % J
         s = math.exp(0.5 * logvar[n, j])
         sigma[n, j] = s
@@ -33,15 +32,14 @@ def _reparameterize(mu, logvar, eps, z, sigma):
 
 def reparameterize(mu, logvar, eps, z, sigma):
     """``sigma = exp(logvar / 2)``, ``z = mu + sigma * eps``; all ``(N, latent)``. One thread each."""
-    _reparameterize[blocks(mu.size), THREADS](mu, logvar, eps, z, sigma)
+    elementwise(_reparameterize, mu.size, mu, logvar, eps, z, sigma)
     return z
 
 
 @cuda.jit
 def _reparameterize_backward(dz, eps, sigma, dmu, dlogvar):
-    e = cuda.grid(1)
     J = dz.shape[1]
-    if e < dz.size:
+    for e in range(cuda.grid(1), dz.size, cuda.gridsize(1)):
         n, j = e // J, e % J
         dmu[n, j] += dz[n, j]
         dlogvar[n, j] += 0.5 * dz[n, j] * eps[n, j] * sigma[n, j]
@@ -49,7 +47,7 @@ def _reparameterize_backward(dz, eps, sigma, dmu, dlogvar):
 
 def reparameterize_backward(dz, eps, sigma, dmu, dlogvar) -> None:
     """``dmu += dz``, ``dlogvar += dz * eps * sigma / 2``; all ``(N, latent)``. One thread each."""
-    _reparameterize_backward[blocks(dz.size), THREADS](dz, eps, sigma, dmu, dlogvar)
+    elementwise(_reparameterize_backward, dz.size, dz, eps, sigma, dmu, dlogvar)
 # --8<-- [end:reparameterize]
 
 
