@@ -6,16 +6,17 @@
 
 ``QuadraticCost`` and ``CrossEntropyCost`` are the book's costs for sigmoid outputs (chapter 1
 and 3), averaged over the mini-batch; the others follow ``torch.nn`` with ``reduction="mean"``.
-Value and gradient come from one kernel pass (``scratchnet.kernels.losses``); bad input
-(shapes, dtypes, non-finite values, labels out of range) is an error naming the loss and shapes.
+Value and gradient come from one kernel pass (``scratchnet.kernels.losses``, through
+``kernels.ops``: on the cuda tier the gradient stays on the GPU and only the value comes back);
+bad input (shapes, dtypes, non-finite values, labels out of range) is an error naming the loss and
+shapes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .kernels import losses as loss_kernels
-from .kernels.vae import gaussian_kl
+from .kernels import ops
 from .nn.module import reuse_or_new
 
 
@@ -43,7 +44,7 @@ class Loss:
     # ------------------------------------------------------------------ checks shared by the losses
     def _predictions(self, y_hat: np.ndarray, what: str = "predictions") -> np.ndarray:
         name = type(self).__name__
-        if not isinstance(y_hat, np.ndarray):
+        if not isinstance(y_hat, ops.ARRAYS):
             raise TypeError(f"{name}: {what} must be a NumPy array, got {type(y_hat).__name__}")
         if y_hat.ndim != 2:
             raise ValueError(f"{name}: {what} must be (N, C), got shape {y_hat.shape}")
@@ -51,12 +52,12 @@ class Loss:
             raise TypeError(
                 f"{name}: {what} must be float32 or float64, got {y_hat.dtype} {y_hat.shape}"
             )
-        return np.ascontiguousarray(y_hat)
+        return ops.contiguous(y_hat)
 
     def _targets(self, y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Targets shaped like the predictions, cast to their dtype."""
         name = type(self).__name__
-        if not isinstance(y, np.ndarray) or y.dtype.kind not in "fiub":
+        if not isinstance(y, ops.ARRAYS) or y.dtype.kind not in "fiub":
             raise TypeError(
                 f"{name}: targets must be a real NumPy array, got "
                 f"{getattr(y, 'dtype', type(y).__name__)}"
@@ -66,7 +67,7 @@ class Loss:
                 f"{name}: targets of shape {y.shape} do not match predictions "
                 f"of shape {y_hat.shape}"
             )
-        return np.ascontiguousarray(y, dtype=y_hat.dtype)
+        return ops.contiguous(y, y_hat.dtype)
 
     def _raise_non_finite(
         self, y_hat: np.ndarray, y: np.ndarray, what: str = "predictions"
@@ -74,6 +75,7 @@ class Loss:
         """Name the first non-finite prediction or target; overflow of finite inputs passes."""
         name = type(self).__name__
         for label, arr in ((what, y_hat), ("targets", y)):
+            arr = ops.to_host(arr)  # an error's message: a copy from the GPU is no cost that matters
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 first = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
                 raise ValueError(
@@ -100,7 +102,7 @@ class QuadraticCost(Loss):
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = loss_kernels.quadratic_cost(a, y, grad)
+        value, bad = ops.quadratic_cost(a, y, grad)
         if bad >= 0:
             self._raise_non_finite(a, y)
         self._grad = grad
@@ -125,10 +127,11 @@ class CrossEntropyCost(Loss):
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = loss_kernels.cross_entropy_cost(a, y, float(np.finfo(a.dtype).max), grad)
+        value, bad = ops.cross_entropy_cost(a, y, float(np.finfo(a.dtype).max), grad)
         if bad >= 0:
             self._raise_non_finite(a, y)
-        if a.size and (a.min() < 0 or a.max() > 1):
+        if a.size and ops.outside(a, 0.0, 1.0):
+            a = ops.to_host(a)
             raise ValueError(
                 f"CrossEntropyCost: outputs must lie in [0, 1] (sigmoid outputs), "
                 f"got range [{a.min()}, {a.max()}] in shape {a.shape}"
@@ -151,7 +154,7 @@ class CrossEntropyLoss(Loss):
     def forward(self, z: np.ndarray, y: np.ndarray) -> float:
         """The value for logits ``z`` ``(N, C)`` and class indices ``y`` ``(N,)``."""
         z = self._predictions(z, "logits")
-        if not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "iu":
+        if not isinstance(y, ops.ARRAYS) or y.ndim != 1 or y.dtype.kind not in "iu":
             raise ValueError(
                 f"CrossEntropyLoss: targets must be a 1-D integer array of class indices, "
                 f"got {getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}"
@@ -162,10 +165,10 @@ class CrossEntropyLoss(Loss):
                 f"of shape {z.shape} (one class index per row)"
             )
         grad = self._grad_buffer(z)
-        value, bad_z, bad_y = loss_kernels.softmax_cross_entropy(z, np.ascontiguousarray(y), grad)
+        value, bad_z, bad_y = ops.softmax_cross_entropy(z, ops.contiguous(y), grad)
         if bad_y >= 0:
             raise ValueError(
-                f"CrossEntropyLoss: class index {y[bad_y]} is out of range [0, {z.shape[1]}) "
+                f"CrossEntropyLoss: class index {ops.to_host(y)[bad_y]} is out of range [0, {z.shape[1]}) "
                 f"for logits of shape {z.shape} (row {bad_y} of targets {y.shape})"
             )
         if bad_z >= 0:
@@ -188,7 +191,7 @@ class MSELoss(Loss):
         a = self._predictions(a)
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = loss_kernels.mse_loss(a, y, grad)
+        value, bad = ops.mse_loss(a, y, grad)
         if bad >= 0:
             self._raise_non_finite(a, y)
         self._grad = grad
@@ -206,10 +209,11 @@ class BCELoss(Loss):
         a = self._predictions(a, "inputs")
         y = self._targets(a, y)
         grad = self._grad_buffer(a)
-        value, bad = loss_kernels.bce_loss(a, y, grad)
+        value, bad = ops.bce_loss(a, y, grad)
         if bad >= 0:
             self._raise_non_finite(a, y, "inputs")
-        if a.size and (a.min() < 0 or a.max() > 1):
+        if a.size and ops.outside(a, 0.0, 1.0):
+            a = ops.to_host(a)
             raise ValueError(
                 f"BCELoss: inputs must lie in [0, 1], got range [{a.min()}, {a.max()}] "
                 f"in shape {a.shape}"
@@ -245,20 +249,19 @@ class VAELoss(Loss):
                 logvar: np.ndarray = None) -> float:
         """The value; keeps the three gradients for ``backward``."""
         X_hat = self._predictions(X_hat, "reconstructions")
-        X = self._targets(X_hat, X.reshape(len(X), -1) if X.ndim > 2 else X)
+        X = self._targets(X_hat, ops.reshape(X, (len(X), -1)) if X.ndim > 2 else X)
         if mu is None or logvar is None or mu.shape != logvar.shape or mu.ndim != 2 or len(mu) != len(X_hat):
             raise ValueError(f"VAELoss: mu and logvar must both be ({len(X_hat)}, latent), got "
                              f"{getattr(mu, 'shape', None)} and {getattr(logvar, 'shape', None)}")
         N, K = X_hat.shape
         grad = self._grad_buffer(X_hat)
-        bce_mean, bad = loss_kernels.bce_loss(X_hat, X, grad)   # mean over N K, grad / (N K)
+        bce_mean, bad = ops.bce_loss(X_hat, X, grad)            # mean over N K, grad / (N K)
         if bad >= 0:
             self._raise_non_finite(X_hat, X, "reconstructions")
-        grad *= K                                                 # summed over the pixels: / N
-        mu = np.ascontiguousarray(mu, dtype=X_hat.dtype)
-        logvar = np.ascontiguousarray(logvar, dtype=X_hat.dtype)
-        dmu, dlogvar = np.empty_like(mu), np.empty_like(logvar)
-        kl_sum = gaussian_kl(mu, logvar, self.beta / N, dmu, dlogvar)
+        ops.multiply(grad, K, grad)                               # summed over the pixels: / N
+        mu, logvar = ops.contiguous(mu, X_hat.dtype), ops.contiguous(logvar, X_hat.dtype)
+        dmu, dlogvar = ops.empty(mu.shape, mu.dtype), ops.empty(logvar.shape, logvar.dtype)
+        kl_sum = ops.gaussian_kl(mu, logvar, self.beta / N, dmu, dlogvar)
         self.reconstruction, self.kl = float(bce_mean * K), float(kl_sum / N)
         self._grad = grad
         self._latent_grads = (dmu, dlogvar)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels import ops
 from .nn import (
     BatchNorm1d,
     BatchNorm2d,
@@ -371,10 +372,11 @@ class VAE(Module):
         dz = self.fc3.backward(self.relu3.backward(self.fc4.backward(self.sigmoid.backward(dX_hat))))
         dmu_z, dlogvar_z = self.sample.backward(dz)
         if dmu is not None:
-            dmu_z += dmu
+            ops.add(dmu_z, ops.contiguous(dmu, dmu_z.dtype), dmu_z)              # dmu_z += dmu
         if dlogvar is not None:
-            dlogvar_z += dlogvar
-        dh = self.fc21.backward(dmu_z) + self.fc22.backward(dlogvar_z)
+            ops.add(dlogvar_z, ops.contiguous(dlogvar, dlogvar_z.dtype), dlogvar_z)
+        dh = self.fc21.backward(dmu_z)
+        ops.add(dh, self.fc22.backward(dlogvar_z), dh)                          # dh += fc22's share
         return self.fc1.backward(self.relu1.backward(dh), needs_input_grad=needs_input_grad)
 
 

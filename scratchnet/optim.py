@@ -2,6 +2,8 @@
 
 A parameter whose gradient is unset (``.grad is None``: no backward reached it since
 ``zero_grad()``) is skipped by ``step()``, its state untouched, as ``torch.optim`` does.
+The state's arrays belong to the kernel tier of the parameters (on the cuda tier they stay on the
+GPU); ``state_dict()`` copies them to NumPy and ``load_state_dict`` back.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels.optim import adam_step, sgd_step
+from .kernels import ops
 from .nn.module import Parameter
 
 
@@ -31,9 +33,10 @@ class Optimizer:
             p.zero_grad()
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"state": {i: {...}}, "param_groups": [{..., "params": [0..n-1]}]}`` as torch's."""
+        """``{"state": {i: {...}}, "param_groups": [{..., "params": [0..n-1]}]}`` as torch's,
+        the state's arrays as NumPy copies."""
         state = {
-            i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+            i: {k: (ops.to_host(v) if isinstance(v, ops.ARRAYS) else v) for k, v in s.items()}
             for i, s in enumerate(self.state)
             if s
         }
@@ -62,7 +65,7 @@ class Optimizer:
                             f"{type(self).__name__}.load_state_dict: {k} of parameter {i} has "
                             f"shape {arr.shape}, expected {self.params[i].data.shape}"
                         )
-                    self.state[i][k] = arr.astype(self.params[i].data.dtype).copy()
+                    self.state[i][k] = ops.contiguous(arr.astype(self.params[i].data.dtype))
         for group in sd.get("param_groups", [])[:1]:
             for k, v in group.items():
                 if k in self.defaults:
@@ -118,8 +121,8 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer") if momentum != 0 else None
             first = buf is None
             if momentum != 0 and first:
-                buf = state["momentum_buffer"] = np.empty_like(p.data)
-            sgd_step(
+                buf = state["momentum_buffer"] = ops.empty(p.data.shape, p.data.dtype)
+            ops.sgd_step(
                 p.data,
                 grad,
                 grad if buf is None else buf,
@@ -163,10 +166,12 @@ class Adam(Optimizer):
                 continue
             if not state:
                 state.update(
-                    step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data)
+                    step=0.0,
+                    exp_avg=ops.zeros(p.data.shape, p.data.dtype),
+                    exp_avg_sq=ops.zeros(p.data.shape, p.data.dtype),
                 )
             state["step"] += 1.0
-            adam_step(
+            ops.adam_step(
                 p.data,
                 p.grad,
                 state["exp_avg"],

@@ -1,9 +1,9 @@
 """Which tier of kernels runs: ``reference`` (plain loops, the code the notes teach) or ``fast``.
 
 Every fast kernel has a reference twin with the same signature and the same result (bit for bit
-where the order of the sums is the same, to rounding otherwise; ``tests/test_kernel_tiers.py``
-checks it). The library calls the kernels that have two tiers through :mod:`.ops`, which asks
-:func:`current` on every call, so one switch moves the whole library:
+where the order of the sums is the same, to rounding otherwise; ``tests/test_tiers.py`` checks
+it). The library calls every kernel through :mod:`.ops`, whose names are rebound at each switch,
+so one switch moves the whole library:
 
     SCRATCHNET_KERNELS=reference scratchnet train book_mlp      # the whole process
     with scratchnet.kernels.use("reference"): model.forward(X)  # one block
@@ -42,9 +42,19 @@ def _checked(tier: str, where: str) -> str:
     return tier
 
 
+def check(tier: str, where: str) -> str:
+    """``tier`` if it can run here, else a ValueError that starts with ``where`` and says what to set."""
+    return _checked(tier, where)
+
+
+def default_cpu_tier() -> str:
+    """The tier the library runs on when nothing chooses one: ``fast`` (``reference`` under
+    ``NUMBA_DISABLE_JIT=1``)."""
+    return REFERENCE if numba.config.DISABLE_JIT else FAST
+
+
 def _from_environment() -> str:
-    default = REFERENCE if numba.config.DISABLE_JIT else FAST
-    return _checked(os.environ.get(ENV, "").strip() or default, f"environment variable {ENV}")
+    return _checked(os.environ.get(ENV, "").strip() or default_cpu_tier(), f"environment variable {ENV}")
 
 
 _active = [_from_environment()]

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import activations
+from ..kernels import ops
 from .checks import check_grad
 from .module import Module
 
 
 class _Elementwise(Module):
-    """``A = f(Z)`` element-wise; ``backward`` needs only the saved output ``A``."""
+    """``A = f(Z)`` element-wise; ``backward`` needs only the saved output ``A``.
+
+    ``forward_kernel`` and ``backward_kernel`` name the kernels in ``kernels.ops``, looked up at
+    each call (so they are the active tier's)."""
+
+    forward_kernel: str
+    backward_kernel: str
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
         """``A = f(Z)``, same shape as ``Z``."""
-        if not isinstance(Z, np.ndarray) or Z.dtype not in (np.float32, np.float64):
+        if not isinstance(Z, ops.ARRAYS) or Z.dtype not in (np.float32, np.float64):
             raise TypeError(
                 f"{self.name}: expected a float32/float64 array, "
                 f"got {getattr(Z, 'dtype', type(Z).__name__)} {getattr(Z, 'shape', '')}"
             )
-        Z = np.ascontiguousarray(Z)
-        A = self._forward(Z, self.output_array("A", Z.shape, Z.dtype))
+        Z = ops.contiguous(Z)
+        A = getattr(ops, self.forward_kernel)(Z, self.output_array("A", Z.shape, Z.dtype))
         self.save(A=A)
         return A
 
@@ -30,22 +36,20 @@ class _Elementwise(Module):
         check_grad(self.name, dA, A.shape)
         if not needs_input_grad:
             return None
-        dA = np.ascontiguousarray(dA, dtype=A.dtype)
-        return self._backward(A, dA, self.output_array("dZ", A.shape, A.dtype))
+        dA = ops.contiguous(dA, A.dtype)
+        return getattr(ops, self.backward_kernel)(A, dA, self.output_array("dZ", A.shape, A.dtype))
 
 
 class Sigmoid(_Elementwise):
     """``sigma(z) = 1 / (1 + e^{-z})``, ``sigma' = sigma (1 - sigma)``; ``torch.nn.Sigmoid``."""
 
-    _forward = staticmethod(activations.sigmoid_forward)
-    _backward = staticmethod(activations.sigmoid_backward)
+    forward_kernel, backward_kernel = "sigmoid_forward", "sigmoid_backward"
 
 
 class Tanh(_Elementwise):
     """``tanh(z)``, derivative ``1 - tanh^2``; ``torch.nn.Tanh``."""
 
-    _forward = staticmethod(activations.tanh_forward)
-    _backward = staticmethod(activations.tanh_backward)
+    forward_kernel, backward_kernel = "tanh_forward", "tanh_backward"
 
 
 class ReLU(_Elementwise):
@@ -55,8 +59,7 @@ class ReLU(_Elementwise):
     as PyTorch's ``threshold_backward`` does.
     """
 
-    _forward = staticmethod(activations.relu_forward)
-    _backward = staticmethod(activations.relu_backward)
+    forward_kernel, backward_kernel = "relu_forward", "relu_backward"
 
 
 class Softmax(Module):
@@ -75,14 +78,14 @@ class Softmax(Module):
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
         """``S = softmax(Z)`` row by row, ``(N, C)``."""
-        if not isinstance(Z, np.ndarray) or Z.ndim != 2:
+        if not isinstance(Z, ops.ARRAYS) or Z.ndim != 2:
             raise ValueError(
                 f"Softmax: expected an (N, C) array, got shape {getattr(Z, 'shape', None)}"
             )
         if Z.dtype not in (np.float32, np.float64):
             raise TypeError(f"Softmax: expected a float32/float64 array, got {Z.dtype} {Z.shape}")
-        Z = np.ascontiguousarray(Z)
-        S = activations.softmax_forward(Z, np.empty_like(Z))
+        Z = ops.contiguous(Z)
+        S = ops.softmax_forward(Z, ops.empty(Z.shape, Z.dtype))
         self.save(S=S)
         return S
 
@@ -92,8 +95,8 @@ class Softmax(Module):
         check_grad(self.name, dS, S.shape)
         if not needs_input_grad:
             return None
-        dS = np.ascontiguousarray(dS, dtype=S.dtype)
-        return activations.softmax_backward(S, dS, np.empty_like(S))
+        dS = ops.contiguous(dS, S.dtype)
+        return ops.softmax_backward(S, dS, ops.empty(S.shape, S.dtype))
 
     def extra_repr(self) -> str:
         """``dim=1``."""
@@ -111,11 +114,11 @@ class Flatten(Module):
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """A view when ``X`` is C-contiguous: ``(N, prod(rest))``."""
-        if not isinstance(X, np.ndarray) or X.ndim < 1:
+        if not isinstance(X, ops.ARRAYS) or X.ndim < 1:
             raise ValueError(
                 f"Flatten: expected an array with a batch axis, got {getattr(X, 'shape', None)}"
             )
-        flat = np.ascontiguousarray(X).reshape(X.shape[0], -1)  # (N, prod(rest))
+        flat = ops.reshape(ops.contiguous(X), (X.shape[0], -1))  # (N, prod(rest))
         self.save(x_shape=X.shape, y_shape=flat.shape)
         return flat
 
@@ -123,4 +126,4 @@ class Flatten(Module):
         """``dY`` reshaped back to the input's shape."""
         saved = self.saved_for_backward()
         check_grad(self.name, dY, saved["y_shape"])
-        return dY.reshape(saved["x_shape"]) if needs_input_grad else None
+        return ops.reshape(dY, saved["x_shape"]) if needs_input_grad else None

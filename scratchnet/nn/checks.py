@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels import ops
+
 
 def check_input(
     layer: str,
@@ -15,8 +17,11 @@ def check_input(
     what: str = "features",
     weight_shape: tuple[int, ...] | None = None,
 ) -> None:
-    """Raise a ValueError/TypeError naming ``layer``, expected and actual, if ``x`` does not fit."""
-    if not isinstance(x, np.ndarray):
+    """Raise a ValueError/TypeError naming ``layer``, expected and actual, if ``x`` does not fit.
+
+    ``x`` is a NumPy array or an array of the active kernel tier (``ops.ARRAYS``: on the cuda tier,
+    a device array)."""
+    if not isinstance(x, ops.ARRAYS):
         raise TypeError(f"{layer}: expected a NumPy array, got {type(x).__name__}")
     if x.ndim != ndim:
         raise ValueError(f"{layer}: expected a {ndim}-D input, got shape {x.shape}")
@@ -35,7 +40,7 @@ def check_input(
 
 def check_grad(layer: str, grad: np.ndarray, expected_shape: tuple[int, ...]) -> None:
     """``backward`` must get a gradient shaped like the last forward's output."""
-    if not isinstance(grad, np.ndarray):
+    if not isinstance(grad, ops.ARRAYS):
         raise TypeError(f"{layer}: backward expected a NumPy array, got {type(grad).__name__}")
     if grad.shape != expected_shape:
         raise ValueError(

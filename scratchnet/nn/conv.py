@@ -6,7 +6,6 @@ import numpy as np
 
 from ..kernels import ops, tiers
 from ..kernels.conv import col2im, im2col, nchw_to_rows, out_size, rows_to_nchw
-from ..kernels.pool import avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward
 from .checks import as_pair, check_grad, check_input, pair_repr
 from .module import Module, Parameter
 
@@ -39,7 +38,7 @@ class Conv2d(Module):
     ``Y[n, o] = sum_c W[o, c] (*) X[n, c] + b[o]`` (cross-correlation).
     Backward: ``dW += dY (*) X``, ``db += sum dY``, ``dX = dY (*) rot180(W)`` (the full correlation).
     Stride 1 runs the direct kernels (``kernels.ops.conv2d_*``, on the active tier); other strides im2col + GEMM
-    (``dW += dY_rows^T cols``, ``dX = col2im(dY_rows W)``).
+    (``dW += dY_rows^T cols``, ``dX = col2im(dY_rows W)``), on the CPU tiers only.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
@@ -98,9 +97,9 @@ class Conv2d(Module):
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         Ho, Wo = _window_check(self.name, X, self.kernel_size, self.stride, self.padding)
         N = X.shape[0]
-        X = np.ascontiguousarray(X)
-        b = self.bias.data if self.bias is not None else np.zeros(self.out_channels, W.dtype)
-        out = np.empty((N, self.out_channels, Ho, Wo), W.dtype)                       # (N, C_out, Ho, Wo)
+        X = ops.contiguous(X)
+        b = self.bias.data if self.bias is not None else ops.zeros((self.out_channels,), W.dtype)
+        out = ops.empty((N, self.out_channels, Ho, Wo), W.dtype)                      # (N, C_out, Ho, Wo)
         if self.algorithm == "direct":
             if not self._direct_applies():
                 raise ValueError(f"{self.name}: algorithm 'direct' needs stride 1 and padding <= "
@@ -108,6 +107,10 @@ class Conv2d(Module):
                                  f"{pair_repr(self.padding)} (use 'im2col')")
             self.save(X=X)
             return ops.conv2d_forward(X, W, b, ph, pw, out)
+        if tiers.current() == tiers.CUDA:
+            raise ValueError(f"{self.name}: the cuda tier runs stride-1 convolutions with padding <= "
+                             f"{pair_repr((kh - 1, kw - 1))} only (its direct kernels), got stride "
+                             f"{pair_repr(self.stride)}, padding {pair_repr(self.padding)}")
         cols = im2col(X, kh, kw, sh, sw, ph, pw, np.empty((N * Ho * Wo, W[0].size), W.dtype))  # (N*Ho*Wo, C*kh*kw)
         rows = ops.gemm_nt(cols, W.reshape(self.out_channels, -1), np.empty((len(cols), self.out_channels), W.dtype),
                        0.0)                                                           # (N*Ho*Wo, C_out)
@@ -122,9 +125,9 @@ class Conv2d(Module):
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         Ho, Wo = out_size(H, kh, sh, ph), out_size(W_, kw, sw, pw)
         check_grad(self.name, dY, (N, self.out_channels, Ho, Wo))
-        dY = np.ascontiguousarray(dY, dtype=X.dtype)
+        dY = ops.contiguous(dY, X.dtype)
         if self.bias is not None:
-            self.bias.grad_to_add()[...] += dY.sum(axis=(0, 2, 3))               # (C_out,)
+            ops.conv2d_backward_bias(dY, self.bias.grad_to_add())                # (C_out,) += sum dY
         W = self.weight.data
         rows = None
         if "cols" not in saved:  # the direct kernels ran: forward checked that they apply
@@ -134,9 +137,9 @@ class Conv2d(Module):
             # The fast full correlation runs over dY padded by kh - 1 - ph rows and kw - 1 - pw
             # columns: H x (Wo + 2(kw-1-pw)) positions for Ho x Wo of them that hold data. Past
             # twice the useful work (book_conv's second layer: 3x) scattering dY W back through
-            # col2im is faster (benchmarks/test_conv.py). The reference tier always runs its direct loops.
-            if tiers.current() == tiers.REFERENCE or H * (Wo + 2 * (kw - 1 - pw)) <= 2 * Ho * Wo:
-                return ops.conv2d_backward_input(dY, W, ph, pw, np.empty_like(X))
+            # col2im is faster (benchmarks/test_conv.py). The other tiers always run their direct kernels.
+            if tiers.current() != tiers.FAST or H * (Wo + 2 * (kw - 1 - pw)) <= 2 * Ho * Wo:
+                return ops.conv2d_backward_input(dY, W, ph, pw, ops.empty(X.shape, X.dtype))
         else:
             cols = saved["cols"]
             rows = nchw_to_rows(dY, np.empty((len(cols), self.out_channels), X.dtype))     # (N*Ho*Wo, C_out)
@@ -174,10 +177,10 @@ class _Pool(Module):
                              f"size {pair_repr(self._k)} (PyTorch's rule)")
 
     def _out(self, X: np.ndarray) -> np.ndarray:
-        if not isinstance(X, np.ndarray) or X.ndim != 4:
+        if not isinstance(X, ops.ARRAYS) or X.ndim != 4:
             raise ValueError(f"{self.name}: expected (N, C, H, W), got shape {getattr(X, 'shape', None)}")
         Ho, Wo = _window_check(self.name, X, self._k, self._s, self._p)
-        return np.empty((X.shape[0], X.shape[1], Ho, Wo), X.dtype)
+        return ops.empty((X.shape[0], X.shape[1], Ho, Wo), X.dtype)
 
     def _window(self) -> tuple[int, int, int, int, int, int]:
         """``(kh, kw, sh, sw, ph, pw)``, the kernels' arguments."""
@@ -193,9 +196,9 @@ class MaxPool2d(_Pool):
     def forward(self, X: np.ndarray) -> np.ndarray:
         """``Y[n, c, i, j] = max`` over window ``(i, j)``, ``(N, C, H_out, W_out)``; saves the winners."""
         out = self._out(X)
-        argmax = np.empty(out.shape, np.int64)  # (N, C, H_out, W_out), flat index into H x W
+        argmax = ops.empty(out.shape, np.int64)  # (N, C, H_out, W_out), flat index into H x W
         self.save(x_shape=X.shape, argmax=argmax)
-        return maxpool_forward(np.ascontiguousarray(X), *self._window(), out, argmax)
+        return ops.maxpool_forward(ops.contiguous(X), *self._window(), out, argmax)
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """``dX`` ``(N, C, H, W)``: each ``dY`` value goes to its window's (first) maximum."""
@@ -203,7 +206,7 @@ class MaxPool2d(_Pool):
         check_grad(self.name, dY, saved["argmax"].shape)
         if not needs_input_grad:
             return None
-        return maxpool_backward(np.ascontiguousarray(dY), saved["argmax"], np.empty(saved["x_shape"], dY.dtype))
+        return ops.maxpool_backward(ops.contiguous(dY), saved["argmax"], ops.empty(saved["x_shape"], dY.dtype))
 
 
 class AvgPool2d(_Pool):
@@ -213,7 +216,7 @@ class AvgPool2d(_Pool):
         """``Y[n, c, i, j] =`` the mean over window ``(i, j)`` (padding counted), ``(N, C, H_out, W_out)``."""
         out = self._out(X)
         self.save(x_shape=X.shape, y_shape=out.shape)
-        return avgpool_forward(np.ascontiguousarray(X), *self._window(), out)
+        return ops.avgpool_forward(ops.contiguous(X), *self._window(), out)
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """``dX`` ``(N, C, H, W)``: each ``dY`` value shared equally by its window's kh*kw inputs."""
@@ -221,4 +224,4 @@ class AvgPool2d(_Pool):
         check_grad(self.name, dY, saved["y_shape"])
         if not needs_input_grad:
             return None
-        return avgpool_backward(np.ascontiguousarray(dY), *self._window(), np.empty(saved["x_shape"], dY.dtype))
+        return ops.avgpool_backward(ops.contiguous(dY), *self._window(), ops.empty(saved["x_shape"], dY.dtype))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.vae import reparameterize, reparameterize_backward
+from ..kernels import ops
 from .checks import check_grad
 from .module import Module
 
@@ -15,7 +15,8 @@ class Reparameterize(Module):
     The randomness sits in ``eps`` alone, so ``z`` is a differentiable function of ``mu`` and
     ``logvar``: ``dz/dmu = 1``, ``dz/dlogvar = eps exp(logvar / 2) / 2``. ``forward(mu, logvar,
     eps=None)`` takes ``(N, latent)`` arrays; ``eps`` is drawn from the module's generator when
-    not given (parity tests pass torch's). ``backward(dz)`` returns ``(dmu, dlogvar)``.
+    not given (parity tests pass torch's), on the host whatever the kernel tier (the same
+    generator gives the same draws on every tier). ``backward(dz)`` returns ``(dmu, dlogvar)``.
     """
 
     def __init__(self, rng: np.random.Generator | None = None) -> None:
@@ -27,14 +28,14 @@ class Reparameterize(Module):
         if logvar is None or mu.shape != logvar.shape or mu.ndim != 2:
             raise ValueError(f"{self.name}: mu and logvar must be (N, latent) arrays of one shape, "
                              f"got {getattr(mu, 'shape', None)} and {getattr(logvar, 'shape', None)}")
-        mu, logvar = np.ascontiguousarray(mu), np.ascontiguousarray(logvar, dtype=mu.dtype)
+        mu, logvar = ops.contiguous(mu), ops.contiguous(logvar, mu.dtype)
         if eps is None:
             eps = self.rng.standard_normal(mu.shape).astype(mu.dtype)
         elif eps.shape != mu.shape:
             raise ValueError(f"{self.name}: eps must be {mu.shape} like mu, got {eps.shape}")
-        eps = np.ascontiguousarray(eps, dtype=mu.dtype)
-        sigma, z = np.empty_like(mu), np.empty_like(mu)
-        reparameterize(mu, logvar, eps, z, sigma)
+        eps = ops.contiguous(eps, mu.dtype)
+        sigma, z = ops.empty(mu.shape, mu.dtype), ops.empty(mu.shape, mu.dtype)
+        ops.reparameterize(mu, logvar, eps, z, sigma)
         self.save(eps=eps, sigma=sigma)
         return z
 
@@ -49,6 +50,6 @@ class Reparameterize(Module):
         check_grad(self.name, dz, eps.shape)
         if not needs_input_grad:
             return None
-        dmu, dlogvar = np.zeros_like(eps), np.zeros_like(eps)
-        reparameterize_backward(np.ascontiguousarray(dz, dtype=eps.dtype), eps, sigma, dmu, dlogvar)
+        dmu, dlogvar = ops.zeros(eps.shape, eps.dtype), ops.zeros(eps.shape, eps.dtype)
+        ops.reparameterize_backward(ops.contiguous(dz, eps.dtype), eps, sigma, dmu, dlogvar)
         return dmu, dlogvar

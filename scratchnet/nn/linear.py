@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import ops
-from ..kernels.activations import IDENTITY, bias_act_forward, bias_backward
+from ..kernels.activations import IDENTITY
 from .checks import check_grad, check_input
 from .module import Module, Parameter
 
@@ -55,10 +55,10 @@ class Linear(Module):
         """``Y = X W^T + b``: X ``(N, in)`` -> Y ``(N, out)``; saves X for backward."""
         W = self.weight.data
         check_input(self.name, X, 2, W.dtype, self.in_features, weight_shape=W.shape)
-        X = np.ascontiguousarray(X)
+        X = ops.contiguous(X)
         Y = ops.gemm_nt(X, W, self.output_array("Y", (X.shape[0], self.out_features), W.dtype), 0.0)  # (N, out)
         if self.bias is not None:
-            bias_act_forward(Y, self.bias.data, IDENTITY, Y)  # (N, out) += b, in place
+            ops.bias_act_forward(Y, self.bias.data, IDENTITY, Y)  # (N, out) += b, in place
         self.save(X=X)
         return Y
 
@@ -66,11 +66,11 @@ class Linear(Module):
         """Accumulate ``dW += dY^T X`` (BP4) and ``db += sum_n dY`` (BP3); return ``dX = dY W``."""
         X = self.saved_for_backward()["X"]
         check_grad(self.name, dY, (X.shape[0], self.out_features))
-        dY = np.ascontiguousarray(dY, dtype=X.dtype)
+        dY = ops.contiguous(dY, X.dtype)
         dW, beta = self.weight.grad_to_write()  # beta 0 when unset: written, never cleared
         ops.gemm_tn(dY, X, dW, beta)  # (out, in) (+)= (N, out)^T (N, in)
         if self.bias is not None:
-            bias_backward(dY, self.bias.grad_to_add())  # (out,) += sum_n dY[n]
+            ops.bias_backward(dY, self.bias.grad_to_add())  # (out,) += sum_n dY[n]
         if not needs_input_grad:
             return None
         return ops.gemm_nn(dY, self.weight.data, self.output_array("dX", X.shape, X.dtype), 0.0)  # (N, in)

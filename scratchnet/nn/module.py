@@ -11,11 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import ops
+
 
 # --8<-- [start:reuse]
 def reuse_or_new(work: dict[str, np.ndarray], key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """``work[key]`` again if it has ``shape`` and ``dtype`` and nothing else refers to it; else a
-    new ``np.empty`` array, kept in ``work[key]`` for the next call.
+    """``work[key]`` again if it is an array of the active kernel tier with ``shape`` and ``dtype``
+    and nothing else refers to it; else a new uninitialised one (``ops.empty``: NumPy's, or the
+    GPU's), kept in ``work[key]`` for the next call.
 
     The one place arrays are reused (``Module.output_array``, ``Parameter.grad_to_write``, the
     losses' gradients). "Nothing else refers to it" is CPython's reference count: an array that a
@@ -25,9 +28,9 @@ def reuse_or_new(work: dict[str, np.ndarray], key: str, shape: tuple[int, ...], 
     """
     buf = work.get(key)
     if (buf is not None and buf.shape == shape and (buf.dtype is dtype or buf.dtype == dtype)
-            and _refcount(buf) <= _UNSHARED):
+            and type(buf) is ops.ARRAY and _refcount(buf) <= _UNSHARED):
         return buf
-    buf = work[key] = np.empty(shape, dtype)
+    buf = work[key] = ops.empty(shape, dtype)
     return buf
 # --8<-- [end:reuse]
 
@@ -49,13 +52,16 @@ class Parameter:
     """A trainable array ``.data`` and its gradient ``.grad``: ``None`` ("unset") or an array of
     ``.data``'s shape and dtype, as in ``torch`` after ``zero_grad(set_to_none=True)``.
 
+    Both are arrays of the kernel tier active when the parameter was made: NumPy arrays, or on the
+    ``cuda`` tier device arrays, which stay on the GPU from step to step (``data`` is copied there).
+
     A backward writes the gradient when it is unset and adds to it otherwise, through one of
     the two methods below, so nothing ever clears an array: at the book's mini-batch of ten,
     clearing the 784 x 30 gradient costs as much as computing it.
     """
 
     def __init__(self, data: np.ndarray) -> None:
-        self.data = np.ascontiguousarray(data)
+        self.data = ops.contiguous(data)
         self.grad: np.ndarray | None = None
         self._work: dict[str, np.ndarray] = {}  # the last gradient array, for reuse_or_new
 
@@ -79,7 +85,7 @@ class Parameter:
         """``.grad`` for a kernel that only adds (``+=``): zeros first when it is unset."""
         if self.grad is None:
             self.grad = reuse_or_new(self._work, "grad", self.data.shape, self.data.dtype)
-            self.grad.fill(0)
+            ops.fill(self.grad, 0)
         return self.grad
 
     @property
@@ -225,15 +231,17 @@ class Module:
             yield from child._named_tensors(f"{prefix}{cname}.")
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter and buffer, keyed like ``torch.nn.Module.state_dict``."""
+        """NumPy copies of every parameter and buffer (from the GPU on the cuda tier), keyed like
+        ``torch.nn.Module.state_dict``."""
         out = {}
         for key, owner, attr in self._named_tensors():
             value = getattr(owner, attr)
-            out[key] = (value.data if isinstance(value, Parameter) else np.asarray(value)).copy()
+            out[key] = ops.to_host(value.data if isinstance(value, Parameter) else value)
         return out
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state`` into the parameters and buffers (cast like ``torch``'s ``copy_``).
+        """Copy ``state`` into the parameters and buffers (cast like ``torch``'s ``copy_``; onto the
+        GPU for a model made on the cuda tier).
 
         Keys must match exactly and shapes too; a floating parameter takes only real numbers.
         """
@@ -248,22 +256,20 @@ class Module:
             value = np.asarray(state[key])
             current = getattr(owner, attr)
             target = current.data if isinstance(current, Parameter) else current
-            if value.shape != np.shape(target):
+            is_array = isinstance(target, ops.ARRAYS)
+            shape = tuple(target.shape) if is_array else np.shape(target)
+            dtype = target.dtype if is_array else np.asarray(target).dtype
+            if value.shape != shape:
                 raise ValueError(
-                    f"{name}.load_state_dict: {key} has shape {value.shape}, "
-                    f"expected {np.shape(target)}"
+                    f"{name}.load_state_dict: {key} has shape {value.shape}, expected {shape}"
                 )
-            if value.dtype.kind not in "fiub" or (
-                np.asarray(target).dtype.kind == "f" and value.dtype.kind == "b"
-            ):
+            if value.dtype.kind not in "fiub" or (dtype.kind == "f" and value.dtype.kind == "b"):
                 raise TypeError(
                     f"{name}.load_state_dict: {key} has dtype {value.dtype}, "
-                    f"expected {np.asarray(target).dtype} (shape {value.shape})"
+                    f"expected {dtype} (shape {value.shape})"
                 )
-            if isinstance(current, Parameter):
-                current.data[...] = value
-            elif isinstance(current, np.ndarray):
-                current[...] = value
+            if is_array:
+                ops.copy_into(target, value)
             else:
                 object.__setattr__(owner, attr, type(current)(value))
 
@@ -273,10 +279,10 @@ class Module:
         for _, owner, attr in self._named_tensors():
             value = getattr(owner, attr)
             if isinstance(value, Parameter):
-                value.data = value.data.astype(dtype)
+                value.data = ops.contiguous(value.data, dtype)
                 value.grad = None
-            elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                object.__setattr__(owner, attr, value.astype(dtype))
+            elif isinstance(value, ops.ARRAYS) and value.dtype.kind == "f":
+                object.__setattr__(owner, attr, ops.contiguous(value, dtype))
         self.release()
         return self
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.batchnorm import (
-    batchnorm_eval_backward,
-    batchnorm_eval_forward,
-    batchnorm_train_backward,
-    batchnorm_train_forward,
-)
+from ..kernels import ops
 from .checks import check_grad
 from .module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    """Shared by 1d and 2d: gamma (``weight``), beta (``bias``), running statistics as buffers."""
+    """Shared by 1d and 2d: gamma (``weight``), beta (``bias``), running statistics as buffers
+    (arrays of the kernel tier the layer was made on; ``num_batches_tracked`` stays a NumPy 0-d
+    integer)."""
 
     ndim = 2
 
@@ -24,19 +21,19 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.weight = Parameter(np.ones(num_features, dtype))
         self.bias = Parameter(np.zeros(num_features, dtype))
-        self.register_buffer("running_mean", np.zeros(num_features, dtype))
-        self.register_buffer("running_var", np.ones(num_features, dtype))
+        self.register_buffer("running_mean", ops.zeros((num_features,), dtype))
+        self.register_buffer("running_var", ops.contiguous(np.ones(num_features, dtype)))
         self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
 
     def _as_ncs(self, X: np.ndarray) -> np.ndarray:
         name = type(self).__name__
-        if not isinstance(X, np.ndarray) or X.ndim not in (self.ndim,) or X.shape[1] != self.num_features:
+        if not isinstance(X, ops.ARRAYS) or X.ndim not in (self.ndim,) or X.shape[1] != self.num_features:
             raise ValueError(f"{name}({self.num_features}): expected input of shape "
                              f"{'(N, C)' if self.ndim == 2 else '(N, C, H, W)'} with C = {self.num_features}, "
                              f"got {getattr(X, 'shape', None)}")
         if X.dtype != self.weight.data.dtype:
             raise TypeError(f"{name}: input dtype {X.dtype} does not match the layer's {self.weight.data.dtype}")
-        return np.ascontiguousarray(X).reshape(X.shape[0], X.shape[1], -1)  # (N, C, S)
+        return ops.reshape(ops.contiguous(X), (X.shape[0], X.shape[1], -1))  # (N, C, S)
 
     # --8<-- [start:batchnorm_module]
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -47,23 +44,22 @@ class _BatchNorm(Module):
         """
         x = self._as_ncs(X)
         N, C, S = x.shape
-        Y, xhat = np.empty_like(x), np.empty_like(x)
+        Y, xhat = ops.empty(x.shape, x.dtype), ops.empty(x.shape, x.dtype)
         g, b = self.weight.data, self.bias.data
         if self.training:
             if N * S < 2:
                 raise ValueError(f"{type(self).__name__}: training needs more than one value per channel, "
                                  f"got input of shape {X.shape}")
-            mean, var, invstd = (np.empty(C, x.dtype) for _ in range(3))
-            batchnorm_train_forward(x, g, b, self.eps, Y, xhat, mean, var, invstd)
-            m = self.momentum
-            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
-            self.running_var[...] = (1 - m) * self.running_var + m * var * (N * S / (N * S - 1))  # unbiased
+            mean, var, invstd = (ops.empty((C,), x.dtype) for _ in range(3))
+            ops.batchnorm_train_forward(x, g, b, self.eps, Y, xhat, mean, var, invstd)
+            # running = (1 - momentum) running + momentum batch, the variance made unbiased (N S / (N S - 1))
+            ops.batchnorm_update_running(mean, var, N * S, self.momentum, self.running_mean, self.running_var)
             self.num_batches_tracked += 1
             self.save(xhat=xhat, invstd=invstd, y_shape=X.shape)
         else:
-            batchnorm_eval_forward(x, g, b, self.running_mean, self.running_var, self.eps, Y, xhat)
+            ops.batchnorm_eval_forward(x, g, b, self.running_mean, self.running_var, self.eps, Y, xhat)
             self.save(xhat=xhat, invstd=None, y_shape=X.shape)
-        return Y.reshape(X.shape)
+        return ops.reshape(Y, X.shape)
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """Accumulate ``dgamma += sum dY xhat``, ``dbeta += sum dY``; return ``dX`` (X's shape).
@@ -75,14 +71,14 @@ class _BatchNorm(Module):
         saved = self.saved_for_backward()
         check_grad(self.name, dY, saved["y_shape"])
         xhat, invstd = saved["xhat"], saved["invstd"]
-        dy = np.ascontiguousarray(dY, dtype=xhat.dtype).reshape(xhat.shape)  # (N, C, S)
-        dX = np.empty_like(dy)
+        dy = ops.reshape(ops.contiguous(dY, xhat.dtype), xhat.shape)  # (N, C, S)
+        dX = ops.empty(dy.shape, dy.dtype)
         dgamma, dbeta = self.weight.grad_to_add(), self.bias.grad_to_add()
         if invstd is not None:  # the forward ran in training mode
-            batchnorm_train_backward(dy, xhat, self.weight.data, invstd, dX, dgamma, dbeta)
+            ops.batchnorm_train_backward(dy, xhat, self.weight.data, invstd, dX, dgamma, dbeta)
         else:
-            batchnorm_eval_backward(dy, xhat, self.weight.data, self.running_var, self.eps, dX, dgamma, dbeta)
-        return dX.reshape(dY.shape) if needs_input_grad else None
+            ops.batchnorm_eval_backward(dy, xhat, self.weight.data, self.running_var, self.eps, dX, dgamma, dbeta)
+        return ops.reshape(dX, dY.shape) if needs_input_grad else None
     # --8<-- [end:batchnorm_module]
 
     def extra_repr(self) -> str:
@@ -105,7 +101,9 @@ class Dropout(Module):
     """``torch.nn.Dropout(p)``: in training zero each value with probability p, scale the rest by 1/(1-p).
 
     ``rng`` draws the masks; ``next_mask`` (an array of 0/1, set by a test) replaces the next draw
-    so two libraries can share one mask. Evaluation passes values through unchanged.
+    so two libraries can share one mask. Evaluation passes values through unchanged. The mask is
+    drawn on the host whatever the kernel tier (the same generator gives the same masks on every
+    tier) and goes to the tier's memory as the scale ``mask / (1 - p)``.
     """
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
@@ -127,9 +125,9 @@ class Dropout(Module):
                 raise ValueError(f"Dropout: injected mask of shape {keep.shape} does not match input {X.shape}")
         else:
             keep = self.rng.random(X.shape) >= self.p
-        scale = keep.astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p))
+        scale = ops.contiguous(keep.astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p)))
         self.save(scale=scale)
-        return X * scale
+        return ops.multiply(ops.contiguous(X), scale, ops.empty(X.shape, X.dtype))
 
     def backward(self, dY: np.ndarray, needs_input_grad: bool = True) -> np.ndarray | None:
         """``dX = dY * mask / (1 - p)`` (the forward's mask), or ``dY`` where it passed X through."""
@@ -138,7 +136,9 @@ class Dropout(Module):
             check_grad(self.name, dY, scale.shape)
         if not needs_input_grad:
             return None
-        return dY if scale is None else dY * scale
+        if scale is None:
+            return dY
+        return ops.multiply(ops.contiguous(dY, scale.dtype), scale, ops.empty(scale.shape, scale.dtype))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

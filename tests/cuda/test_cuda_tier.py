@@ -3,6 +3,7 @@ error without a GPU or the simulator, and every kernel compiled for a real GPU."
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from cuda_probe import gpu_present
 
 from scratchnet import kernels
 from scratchnet.kernels import ops, tiers
+from scratchnet.kernels.cuda import arrays as cuda_arrays
 from scratchnet.kernels.cuda import conv as cuda_conv
 from scratchnet.kernels.cuda import gemm as cuda_gemm
 from scratchnet.nn import Linear
@@ -27,26 +29,35 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_use_binds_the_cuda_launchers_and_restores_the_fast_ones():
+    """Every name of ``ops``: the GEMMs and convolutions, the kernels with one CPU version, the array
+    helpers and the array types."""
     with kernels.use("cuda"):
         assert tiers.current() == "cuda"
         for name, module in ops.CUDA_MODULES.items():
             assert getattr(ops, name) is getattr({"gemm": cuda_gemm, "conv": cuda_conv}[module], name), name
+        for name, (_, module) in ops.ONE_CPU_VERSION.items():
+            assert getattr(ops, name) is getattr(importlib.import_module(f"scratchnet.kernels.cuda.{module}"), name)
+        assert all(getattr(ops, name) is getattr(cuda_arrays, name) for name in ops.ARRAY_HELPERS)
+        assert ops.ARRAYS == (np.ndarray, cuda_arrays.DeviceArray) and ops.ARRAY is cuda_arrays.DeviceArray
     assert tiers.current() == "fast"
     assert all(getattr(ops, name) is fast for name, (_, fast) in ops.TWINS.items())
+    assert all(getattr(ops, name) is cpu for name, (cpu, _) in ops.ONE_CPU_VERSION.items())
+    assert all(getattr(ops, name) is numpy_function for name, numpy_function in ops.ARRAY_HELPERS.items())
+    assert ops.ARRAYS == (np.ndarray,) and ops.ARRAY is np.ndarray
 
 
 def test_a_layer_on_the_cuda_tier_equals_the_fast_tier():
-    """Linear's three products through ``ops`` (NumPy arrays: copied to the device and back)."""
+    """Linear's three products through ``ops``: the layer made on each tier (its weights on the
+    device on the cuda one), NumPy inputs, the results brought back by ``ops.to_host``."""
     rng = np.random.default_rng(0)
-    layer = Linear(5, 3, dtype=np.float64, rng=rng)
     X, dY = rng.standard_normal((4, 5)), rng.standard_normal((4, 3))
     results = {}
     for tier in ("fast", "cuda"):
-        layer.zero_grad()
         with kernels.use(tier):
-            Y = layer.forward(X).copy()
-            dX = layer.backward(dY).copy()
-        results[tier] = (Y, dX, layer.weight.grad.copy())
+            layer = Linear(5, 3, dtype=np.float64, rng=np.random.default_rng(1))
+            Y = ops.to_host(layer.forward(X))
+            dX = ops.to_host(layer.backward(dY))
+            results[tier] = (Y, dX, ops.to_host(layer.weight.grad), ops.to_host(layer.bias.grad))
     for fast, cuda in zip(results["fast"], results["cuda"], strict=True):
         np.testing.assert_allclose(cuda, fast, rtol=1e-13, atol=1e-13)
 
