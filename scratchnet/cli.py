@@ -431,7 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--resume", metavar="CHECKPOINT",
                          help="continue from a last.npz/best.npz (the epoch after the one it holds); with --folds, "
                               "the folder of an interrupted cross-validation, continued where it stopped")
-    p_train.add_argument("--device", help="torch backend: cpu or cuda (default: cuda when present)")
+    p_train.add_argument("--device", help="cpu or cuda. torch backend: its device (default: cuda when present); "
+                         "scratch backend: cuda runs the cuda kernel tier, the model on the GPU (default: "
+                         "SCRATCHNET_KERNELS' tier, fast)")
     p_train.add_argument("--nproc", type=int, default=1, metavar="N",
                          help="torch backend: N data-parallel workers started through torchrun (gloo on the CPU, "
                               "NCCL and one GPU each on CUDA); --batch-size stays the global batch (default 1)")

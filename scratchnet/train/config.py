@@ -35,7 +35,7 @@ class TrainConfig:
     subset: int | None = None           # train on the first N training images only
     patience: int | None = None         # early stopping: epochs without a better validation score
     out_dir: str = "runs"
-    device: str | None = None           # torch backend: "cpu" | "cuda" (default: CUDA when present)
+    device: str | None = None           # "cpu" | "cuda" (torch: default CUDA when present; scratch: the cuda tier)
     dtype: str = "float32"
     beta: float = 1.0                   # vae: the weight of the KL term (beta-VAE)
     latent_dim: int = 2                 # vae: size of the latent space
