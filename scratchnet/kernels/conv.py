@@ -175,8 +175,8 @@ def _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, n0, n1):
     VL = VECTOR_BYTES // out.itemsize
     NR = NV * VL
     P = Ho * Wp
-    Xp = np.empty(C * Hp * Wp + Wp + kw, X.dtype)   # one padded image; the tail: reads past the end
-    Yp = np.empty(Co * P, out.dtype)                 # (C_out, Ho * Wp): rows over the padded width
+    Xp = np.empty(C * Hp * Wp + Wp + kw + NR, X.dtype)  # a padded image; the tail: whole-tile reads past the end
+    Yp = np.empty(Co * P, out.dtype)                     # (C_out, Ho * Wp): rows over the padded width
     flat = out.reshape(out.size)
     for n in range(n0, n1):
         _pad_sample(X, n, ph, pw, Xp)
@@ -262,7 +262,7 @@ def _weight_samples(X, dY, ph, pw, kh, kw, koff, dWT, n0, n1):
     NR = NV * VL
     P = Ho * Wp
     Xp = np.empty(C * Hp * Wp + Wp + kw, X.dtype)
-    dYt = np.zeros(P * Co, dY.dtype)                 # (Ho * Wp, C_out)
+    dYt = np.zeros(P * Co + NR, dY.dtype)            # (Ho * Wp, C_out), then room for a whole-tile read
     for n in range(n0, n1):
         _pad_sample(X, n, ph, pw, Xp)
         for i in range(Ho):

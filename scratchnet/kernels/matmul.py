@@ -15,9 +15,23 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 
 from .machine import plan
-from .microkernel import MR, NV, VECTOR_BYTES, copy_strip, tile, tile_narrow
+from .microkernel import (
+    MR,
+    NV,
+    VECTOR_BYTES,
+    copy_strip,
+    tile,
+    tile_narrow,
+    tile_packed,
+    tile_packed_b,
+    tile_packed_b_narrow,
+    tile_packed_narrow,
+    transpose_rows,
+    transpose_vl,
+)
 from .vmath import wide_vectors
 
 # The blocking, chosen from the cache sizes by machine.py's rule (``scratchnet bench --explain``):
@@ -26,6 +40,13 @@ MC = plan().mc             # rows of op(A) per packed block (MC x KC stays in L2
 NC = plan().nc             # columns of op(B) per packed block (KC x NC in L2/L3): 4096
 PARALLEL_FLOPS = 1 << 22   # below ~4 MFLOP one thread is faster than waking two
 THREADS = numba.config.NUMBA_NUM_THREADS  # parts of a threaded product (a compile-time constant)
+
+# Compile time. Numba compiles a jitted callee once per distinct *literal* argument (a True, a 0
+# written in the call), and re-optimises a callee's code inside every jitted caller. So the three
+# products are Python functions calling one ``_gemm`` with plain bools, ``_sub_gemm`` gets ``ZERO``
+# (an int64, not the literal 0), and the threads' loop lives in ``_gemm``: one compilation of each
+# per dtype, instead of three of ``_gemm`` and six of ``_sub_gemm`` (a cold cache spent ~3x longer).
+ZERO = np.int64(0)
 
 
 @njit(cache=True)
@@ -41,8 +62,13 @@ def _pack_a(A, a_trans, i0, mc, k0, kc, Ap):
 
     op(A) = A.T if a_trans (A is (K, M)), else A (M, K). MR-row panels one after another, each
     depth's MR values contiguous: the order the micro-kernel broadcasts them in. Rows past the
-    block are left as they are (the micro-kernel never uses them: it reads row m - 1 instead).
+    block are left as they are (the micro-kernel computes them and drops the results). From a
+    row-major A, whole panels go VL depths at a time through ``transpose_rows`` (a transpose in
+    registers); the rest value by value.
     """
+    VL = VECTOR_BYTES // Ap.itemsize
+    lda = A.shape[1]
+    flat = A.reshape(A.size)
     for p in range((mc + MR - 1) // MR):
         base = p * kc * MR
         m = min(MR, mc - p * MR)
@@ -53,8 +79,12 @@ def _pack_a(A, a_trans, i0, mc, k0, kc, Ap):
                 for i in range(m):
                     Ap[base + k * MR + i] = src[r0 + i]
         else:
-            for i in range(m):
-                Ap[base + i:base + i + kc * MR:MR] = A[r0 + i, k0:k0 + kc]
+            whole = kc - kc % VL if m == MR else 0
+            for k in range(0, whole, VL):
+                transpose_rows(flat, r0 * lda + k0 + k, lda, Ap, base + k * MR)
+            for k in range(whole, kc):
+                for i in range(m):
+                    Ap[base + k * MR + i] = A[r0 + i, k0 + k]
 
 
 @njit(cache=True, boundscheck=False)
@@ -62,15 +92,29 @@ def _pack_b(B, b_trans, k0, kc, j0, nc, Bp):
     """Bp[p*kc*NR + k*NR + j] = op(B)[k0 + k, j0 + p*NR + j] for j0 + p*NR + j < j0 + nc.
 
     op(B) = B.T if b_trans (B is (N, K)), else B (K, N). NR-column panels; columns past the
-    block are masked off by the micro-kernel and never read.
+    block are computed by the micro-kernel and dropped. From B^T, VL x VL blocks go through
+    ``transpose_vl``; the edges value by value.
     """
     NR = _nr(Bp)
+    VL = VECTOR_BYTES // Bp.itemsize
     panels = (nc + NR - 1) // NR
     if b_trans:
+        ldb = B.shape[1]
+        flat = B.reshape(B.size)
+        whole = kc - kc % VL
         for p in range(panels):
             base, c0 = p * kc * NR, j0 + p * NR
-            for j in range(min(NR, j0 + nc - c0)):
-                Bp[base + j:base + j + kc * NR:NR] = B[c0 + j, k0:k0 + kc]
+            n = min(NR, j0 + nc - c0)
+            for jb in range(0, n - n % VL, VL):  # VL columns by VL depths at a time
+                for k in range(0, whole, VL):
+                    transpose_vl(flat, (c0 + jb) * ldb + k0 + k, ldb, Bp, base + k * NR + jb, NR)
+            for k in range(whole, kc):  # the last depths, then the last columns
+                for j in range(n - n % VL):
+                    Bp[base + k * NR + j] = B[c0 + j, k0 + k]
+            for j in range(n - n % VL, n):
+                src = B[c0 + j]
+                for k in range(kc):
+                    Bp[base + k * NR + j] = src[k0 + k]
     else:  # row by row: each row of B is read once, contiguously
         for k in range(kc):
             src = B[k0 + k]
@@ -129,7 +173,19 @@ def _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1):
                             src_a, a0, a_rs, a_cs = flat_a, k0 * lda + r, 1, lda
                         else:
                             src_a, a0, a_rs, a_cs = flat_a, r * lda + k0, lda, 1
-                        if narrow:
+                        if pack_a and pack_b and narrow:
+                            tile_packed_narrow(Ap, ip * kc * MR, 1, MR, Bp, b0, NR,
+                                               out, r * N + c, N, kc, m, n, accumulate)
+                        elif pack_a and pack_b:
+                            tile_packed(Ap, ip * kc * MR, 1, MR, Bp, b0, NR,
+                                        out, r * N + c, N, kc, m, n, accumulate)
+                        elif pack_b and narrow:
+                            tile_packed_b_narrow(src_a, a0, a_rs, a_cs, Bp, b0, NR,
+                                                 out, r * N + c, N, kc, m, n, accumulate)
+                        elif pack_b:
+                            tile_packed_b(src_a, a0, a_rs, a_cs, Bp, b0, NR,
+                                          out, r * N + c, N, kc, m, n, accumulate)
+                        elif narrow:
                             tile_narrow(src_a, a0, a_rs, a_cs, src_b, b0, b_rs,
                                                 out, r * N + c, N, kc, m, n, accumulate)
                         else:
@@ -138,23 +194,8 @@ def _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1):
 # --8<-- [end:gemm_task]
 
 
-@njit(cache=True, parallel=True)
-def _sub_gemms_parallel(A, a_trans, B, b_trans, out, first, row_parts, col_parts):
-    """``row_parts x col_parts`` independent sub-products over Numba's threads."""
-    M, N = out.shape
-    NR = _nr(out)
-    for t in prange(row_parts * col_parts):
-        rp, cp = t // col_parts, t % col_parts
-        rows = ((M + MR - 1) // MR + row_parts - 1) // row_parts * MR       # whole micro-tiles
-        cols = ((N + NR - 1) // NR + col_parts - 1) // col_parts * NR
-        r0, c0 = min(M, rp * rows), min(N, cp * cols)
-        r1, c1 = min(M, r0 + rows), min(N, c0 + cols)
-        if r0 < r1 and c0 < c1:
-            _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1)
-
-
 # --8<-- [start:gemm_dispatch]
-@njit(cache=True)
+@njit(cache=True, parallel={"prange": True})  # only the prange loop runs on the threads
 def _gemm(A, a_trans, B, b_trans, out, beta):
     """out = op(A) @ op(B) + beta * out on one thread, or split in parts over all of them.
 
@@ -175,11 +216,17 @@ def _gemm(A, a_trans, B, b_trans, out, beta):
         return out
     first = beta != 0.0  # accumulate onto out from the first depth block
     if 2 * M * N * K < PARALLEL_FLOPS or THREADS == 1:
-        _sub_gemm(A, a_trans, B, b_trans, out, first, 0, M, 0, N)
-    elif M >= N:
-        _sub_gemms_parallel(A, a_trans, B, b_trans, out, first, THREADS, 1)
-    else:
-        _sub_gemms_parallel(A, a_trans, B, b_trans, out, first, 1, THREADS)
+        _sub_gemm(A, a_trans, B, b_trans, out, first, ZERO, M, ZERO, N)
+        return out
+    NR = _nr(out)
+    row_parts, col_parts = (THREADS, 1) if M >= N else (1, THREADS)
+    rows = ((M + MR - 1) // MR + row_parts - 1) // row_parts * MR  # whole micro-tiles per part
+    cols = ((N + NR - 1) // NR + col_parts - 1) // col_parts * NR
+    for t in prange(row_parts * col_parts):
+        r0, c0 = min(M, t // col_parts * rows), min(N, t % col_parts * cols)
+        r1, c1 = min(M, r0 + rows), min(N, c0 + cols)
+        if r0 < r1 and c0 < c1:
+            _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1)
     return out
 # --8<-- [end:gemm_dispatch]
 
@@ -189,11 +236,10 @@ def _scale_rows(out, beta, r0, r1):
     """out[r0:r1] *= beta, where beta == 0 means overwrite (old values, even NaN, ignored)."""
     if beta == 1.0:
         return
-    for i in range(r0, r1):
-        if beta == 0.0:
-            out[i, :] = 0.0
-        else:
-            out[i, :] *= beta
+    zero = out.dtype.type(0)
+    for i in range(r0, r1):  # loops, not slices: a slice's shape-check message costs seconds to compile
+        for j in range(out.shape[1]):
+            out[i, j] = zero if beta == 0.0 else out[i, j] * beta
 
 
 # --8<-- [start:gemm_nt_dot]
@@ -209,7 +255,7 @@ def _nt_dots(A, B, out, beta):
     wide_vectors()
     M, K = A.shape
     N = B.shape[0]
-    _scale_rows(out, beta, 0, M)
+    _scale_rows(out, beta, ZERO, M)
     M4 = M - M % 4
     zero = out.dtype.type(0)  # not out[i, j] - out[i, j]: that is NaN once out holds an inf
     for k0 in range(0, K, KC):
@@ -237,8 +283,7 @@ def _nt_dots(A, B, out, beta):
 # --8<-- [end:gemm_nt_dot]
 
 
-@njit(cache=True)
-def gemm_nn(A, B, out, beta):
+def gemm_nn(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.ndarray:
     """``out = A @ B + beta * out`` for A ``(M, K)``, B ``(K, N)``, out ``(M, N)``.
 
     Backprop's input gradient ``dX = dY @ W`` (the book's ``(w^{l+1})^T delta^{l+1}``, one
@@ -248,8 +293,7 @@ def gemm_nn(A, B, out, beta):
     return _gemm(A, False, B, False, out, beta)
 
 
-@njit(cache=True)
-def gemm_tn(A, B, out, beta):
+def gemm_tn(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.ndarray:
     """``out = A.T @ B + beta * out`` for A ``(K, M)``, B ``(K, N)``, out ``(M, N)``.
 
     Backprop's weight gradient ``dW = dY.T @ X`` (``beta=1`` accumulates into ``.grad``).
@@ -257,8 +301,7 @@ def gemm_tn(A, B, out, beta):
     return _gemm(A, True, B, False, out, beta)
 
 
-@njit(cache=True)
-def gemm_nt(A, B, out, beta):
+def gemm_nt(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.ndarray:
     """``out = A @ B.T + beta * out`` for A ``(M, K)``, B ``(N, K)``, out ``(M, N)``.
 
     The Linear layer's forward ``X @ W.T`` (the book's ``w a``, one row per sample). With
@@ -269,3 +312,27 @@ def gemm_nt(A, B, out, beta):
         _nt_dots(A, B, out, beta)
         return out
     return _gemm(A, False, B, True, out, beta)
+
+
+# The three products inside other jitted code: the same calls, compiled only where a kernel uses them.
+NO, YES = np.bool_(False), np.bool_(True)  # plain bools, not literals (see ZERO above)
+
+
+@overload(gemm_nn, jit_options={"cache": True})
+def _gemm_nn_jitted(A, B, out, beta):
+    return lambda A, B, out, beta: _gemm(A, NO, B, NO, out, beta)
+
+
+@overload(gemm_tn, jit_options={"cache": True})
+def _gemm_tn_jitted(A, B, out, beta):
+    return lambda A, B, out, beta: _gemm(A, YES, B, NO, out, beta)
+
+
+@overload(gemm_nt, jit_options={"cache": True})
+def _gemm_nt_jitted(A, B, out, beta):
+    def impl(A, B, out, beta):
+        if A.shape[0] < 2 * MR:
+            _nt_dots(A, B, out, beta)
+            return out
+        return _gemm(A, NO, B, YES, out, beta)
+    return impl

@@ -23,6 +23,8 @@ Where the operands' rows are comes in three forms, one intrinsic each:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -51,6 +53,13 @@ def allow_wide_vectors(builder) -> None:
         set.add(builder.function.attributes, attr)
 
 
+class Prefix(NamedTuple):
+    """The first ``count`` lanes of a vector (``count`` may be <= 0 or >= VL), as an i1 mask and as the count."""
+
+    bits: ir.Value
+    count: ir.Value
+
+
 class _VectorOps:
     """LLVM IR helpers for one dtype: vectors of ``VECTOR_BYTES``, masked loads and stores, FMA."""
 
@@ -67,9 +76,6 @@ class _VectorOps:
                                                    f"llvm.fma.{suffix}")
         self._load = cgutils.get_or_insert_function(
             module, ir.FunctionType(self.vty, [self.vptr, self.i32, mty, self.vty]), f"llvm.masked.load.{suffix}.p0")
-        self._store = cgutils.get_or_insert_function(
-            module, ir.FunctionType(ir.VoidType(), [self.vty, self.vptr, self.i32, mty]),
-            f"llvm.masked.store.{suffix}.p0")
         allow_wide_vectors(builder)
         self.align = ir.Constant(self.i32, self.size)
         self.zero = ir.Constant(self.vty, [0.0] * self.VL)
@@ -85,26 +91,47 @@ class _VectorOps:
                              ir.Constant(self.i32, 0))
         return b.shuffle_vector(v, v, ir.Constant(ir.VectorType(self.i32, self.VL), [0] * self.VL))
 
-    def mask(self, n, v: int):
+    def mask(self, n, v: int) -> Prefix:
         """Lanes of vector v (columns v*VL ...) that lie before column n."""
-        return self.builder.icmp_signed("<", self.lanes, self.splat(self.builder.sub(n, self.const(v * self.VL))))
+        count = self.builder.sub(n, self.const(v * self.VL))
+        return Prefix(self.builder.icmp_signed("<", self.lanes, self.splat(count)), count)
 
     def vector_at(self, base, offset: int | ir.Value):
         off = self.const(offset) if isinstance(offset, int) else offset
         return self.builder.bitcast(self.builder.gep(base, [off]), self.vptr)
 
-    def load(self, ptr, mask):
-        return self.builder.call(self._load, [ptr, self.align, mask, self.zero])
+    def load(self, ptr, mask: Prefix | None):
+        """The vector at ptr; with a mask, lanes past its count read as 0 (their memory untouched)."""
+        if mask is None:
+            return self.builder.load(ptr, align=self.size)
+        return self.builder.call(self._load, [ptr, self.align, mask.bits, self.zero])
 
-    def store(self, x, ptr, mask) -> None:
-        self.builder.call(self._store, [x, ptr, self.align, mask])
+    def store(self, x, ptr, mask: Prefix | None) -> None:
+        """Store x at ptr; with a mask, only its first ``count`` lanes.
+
+        A partial store goes through a vector on the stack and a scalar loop over the first
+        ``count`` lanes: AVX2's masked store (``vmaskmov``) is microcoded on AMD's Zen cores, a
+        dozen cycles and more, and a loop keeps the code small (one switch per store, tried
+        first, made the GEMM take minutes to compile).
+        """
+        b = self.builder
+        if mask is None:
+            b.store(x, ptr, align=self.size)
+            return
+        buf = cgutils.alloca_once(b, self.vty)
+        b.store(x, buf)
+        src = b.bitcast(buf, self.vty.element.as_pointer())
+        dst = b.bitcast(ptr, self.vty.element.as_pointer())
+        count = b.select(b.icmp_signed("<", mask.count, self.const(self.VL)), mask.count, self.const(self.VL))
+        with cgutils.for_range(b, count) as loop:
+            b.store(b.load(b.gep(src, [loop.index])), b.gep(dst, [loop.index]), align=self.size)
 
     def fma(self, a, b, c):
         return self.builder.call(self._fma, [a, b, c])
 
 
 # --8<-- [start:gemm_microkernel]
-def _tile_kernel(nv: int, gather: str | None = None):
+def _tile_kernel(nv: int, gather: str | None = None, packed_a: bool = False, b_full: bool = False):
     """The micro-kernel for tiles ``MR`` rows by ``nv`` vectors, as a Numba intrinsic:
 
     ``tile(A, a0, a_rs, a_cs, B, b0, b_rs, C, c0, ldc, kc, m, n, accumulate)`` computes
@@ -119,6 +146,12 @@ def _tile_kernel(nv: int, gather: str | None = None):
     a B row, broadcasts MR values of A and issues ``MR * NV`` fused multiply-adds. Columns past
     ``n`` are masked off; rows past ``m`` re-read row ``m - 1`` and are not stored. Each element
     is summed in k order with one rounding per term (``llvm.fma``), then added to C.
+
+    Two variants drop work the general form needs: ``packed_a`` (A is a packed panel, ``a_rs = 1``,
+    ``a_cs = MR``, with room for MR rows: constant offsets, no clamping) and ``b_full`` (every row
+    of B may be read ``nv`` whole vectors wide, as in a packed panel or a padded image: the
+    columns past ``n`` are computed and dropped, so no load in the depth loop is masked; a
+    masked load costs twice a plain one on AVX2).
     """
 
     def codegen(context, builder, sig, args):
@@ -130,7 +163,9 @@ def _tile_kernel(nv: int, gather: str | None = None):
         last = builder.sub(m_, const(1))
         rows = [builder.select(builder.icmp_signed("<", const(i), m_), const(i), last)
                 for i in range(MR)]  # rows past m read row m - 1: valid memory, result dropped
-        if gather == "a":  # row i starts at aoff[i]
+        if packed_a:  # a packed panel holds MR rows per depth (rows past m unused): constant offsets
+            rows, acs = [const(i) for i in range(MR)], const(MR)
+        elif gather == "a":  # row i starts at aoff[i]
             aoff = context.make_array(sig.args[2])(context, builder, ars).data
             rows = [builder.load(builder.gep(aoff, [r])) for r in rows]
         else:
@@ -148,7 +183,7 @@ def _tile_kernel(nv: int, gather: str | None = None):
             k = builder.phi(ops.i64)
             acc = [[builder.phi(ops.vty) for _ in range(nv)] for _ in range(MR)]
             b_row = builder.gep(pb, [builder.load(builder.gep(boff, [k])) if gather == "b" else builder.mul(k, brs)])
-            b = [ops.load(ops.vector_at(b_row, v * VL), masks[v]) for v in range(nv)]
+            b = [ops.load(ops.vector_at(b_row, v * VL), None if b_full else masks[v]) for v in range(nv)]
             a_col = builder.gep(pa, [builder.mul(k, acs)])
             new = []
             for i in range(MR):
@@ -185,10 +220,9 @@ def _tile_kernel(nv: int, gather: str | None = None):
         # A full tile (n = NR, every tile but a last one) runs with masks that are constants,
         # which LLVM turns into plain loads and stores: a masked load costs extra micro-ops on
         # AVX2 (vmaskmov) though next to nothing with AVX-512's mask registers.
-        full = ir.Constant(ir.VectorType(ir.IntType(1), VL), [1] * VL)
         with builder.if_else(builder.icmp_signed(">=", n_, const(nv * VL))) as (whole, part):
             with whole:
-                emit([full] * nv)
+                emit([None] * nv)
             with part:
                 emit([ops.mask(n_, v) for v in range(nv)])
         return context.get_dummy_value()
@@ -208,10 +242,14 @@ def _tile_kernel(nv: int, gather: str | None = None):
 
 tile = _tile_kernel(NV)                 # tiles NR = NV vectors wide
 tile_narrow = _tile_kernel(1)           # a last tile that fits in one vector
-tile_gather_b = _tile_kernel(NV, "b")   # B's rows at offsets boff[k]
-tile_gather_b_narrow = _tile_kernel(1, "b")
-tile_gather_a = _tile_kernel(NV, "a")   # A's rows at offsets aoff[i]
-tile_gather_a_narrow = _tile_kernel(1, "a")
+tile_packed = _tile_kernel(NV, packed_a=True, b_full=True)   # A and B from packed panels
+tile_packed_narrow = _tile_kernel(1, packed_a=True, b_full=True)
+tile_packed_b = _tile_kernel(NV, b_full=True)                  # B from a packed panel, A anywhere
+tile_packed_b_narrow = _tile_kernel(1, b_full=True)
+tile_gather_b = _tile_kernel(NV, "b", b_full=True)   # B's rows at offsets boff[k], each NR wide
+tile_gather_b_narrow = _tile_kernel(1, "b", b_full=True)
+tile_gather_a = _tile_kernel(NV, "a", b_full=True)   # A's rows at offsets aoff[i]; B's rows NR wide
+tile_gather_a_narrow = _tile_kernel(1, "a", b_full=True)
 # --8<-- [end:gemm_microkernel]
 
 
@@ -237,34 +275,52 @@ def _dot_codegen(context, builder, sig, args):
     a_rows = [builder.gep(pa, [builder.mul(clamp(i, m_), ars)]) for i in range(DR)]
     b_rows = [builder.gep(pb, [builder.load(builder.gep(boff, [clamp(j, n_)]))]) for j in range(DC)]
     entry = builder.basic_block
-    loop, done = builder.append_basic_block("dot.loop"), builder.append_basic_block("dot.done")
-    builder.cbranch(builder.icmp_signed(">", kc_, const(0)), loop, done)
+    loop, check = builder.append_basic_block("dot.loop"), builder.append_basic_block("dot.check")
+    tail, done = builder.append_basic_block("dot.tail"), builder.append_basic_block("dot.done")
+    whole = builder.sub(kc_, builder.srem(kc_, const(VL)))  # depths in whole vectors
+    builder.cbranch(builder.icmp_signed(">", whole, const(0)), loop, check)
 
-    builder.position_at_end(loop)  # VL depths at once: acc[i][j] += A[i, k:k+VL] * B[j, k:k+VL]
+    def step(k, acc, mask):  # VL depths at once: acc[i][j] += A[i, k:k+VL] * B[j, k:k+VL]
+        a = [ops.load(ops.vector_at(r, k), mask) for r in a_rows]
+        b = [ops.load(ops.vector_at(r, k), mask) for r in b_rows]
+        return [[ops.fma(a[i], b[j], acc[i][j]) for j in range(DC)] for i in range(DR)]
+
+    def phis(incoming):  # DR x DC vector phis, one (values, block) pair per predecessor
+        out = [[builder.phi(ops.vty) for _ in range(DC)] for _ in range(DR)]
+        for values, block in incoming:
+            for i in range(DR):
+                for j in range(DC):
+                    out[i][j].add_incoming(ops.zero if values is None else values[i][j], block)
+        return out
+
+    builder.position_at_end(loop)  # whole vectors: plain loads
     k = builder.phi(ops.i64)
-    acc = [[builder.phi(ops.vty) for _ in range(DC)] for _ in range(DR)]
-    mask = builder.icmp_signed("<", ops.lanes, ops.splat(builder.sub(kc_, k)))
-    a = [ops.load(ops.vector_at(r, k), mask) for r in a_rows]
-    b = [ops.load(ops.vector_at(r, k), mask) for r in b_rows]
-    new = [[ops.fma(a[i], b[j], acc[i][j]) for j in range(DC)] for i in range(DR)]
+    acc = phis([(None, entry)])
+    new = step(k, acc, None)
     k_next = builder.add(k, const(VL))
     k.add_incoming(const(0), entry)
     k.add_incoming(k_next, loop)
     for i in range(DR):
         for j in range(DC):
-            acc[i][j].add_incoming(ops.zero, entry)
             acc[i][j].add_incoming(new[i][j], loop)
-    builder.cbranch(builder.icmp_signed("<", k_next, kc_), loop, done)
+    builder.cbranch(builder.icmp_signed("<", k_next, whole), loop, check)
+
+    builder.position_at_end(check)  # fewer than VL depths left: one masked step (lanes past kc read 0)
+    kt = builder.phi(ops.i64)
+    kt.add_incoming(const(0), entry)
+    kt.add_incoming(k_next, loop)
+    acc_t = phis([(None, entry), (new, loop)])
+    builder.cbranch(builder.icmp_signed("<", kt, kc_), tail, done)
+    builder.position_at_end(tail)
+    left = builder.sub(kc_, kt)
+    new_t = step(kt, acc_t, Prefix(builder.icmp_signed("<", ops.lanes, ops.splat(left)), left))
+    builder.branch(done)
 
     builder.position_at_end(done)  # each accumulator's lanes summed (any order), then into C
-    total = [[builder.phi(ops.vty) for _ in range(DC)] for _ in range(DR)]
+    total = phis([(acc_t, check), (new_t, tail)])
     elt = ops.vty.element
     reduce = cgutils.get_or_insert_function(builder.module, ir.FunctionType(elt, [elt, ops.vty]),
                                             f"llvm.vector.reduce.fadd.v{VL}f{sig.args[0].dtype.bitwidth}")
-    for i in range(DR):
-        for j in range(DC):
-            total[i][j].add_incoming(ops.zero, entry)
-            total[i][j].add_incoming(new[i][j], loop)
     zero = ir.Constant(elt, 0.0)
     for i in range(DR):
         for j in range(DC):
@@ -306,12 +362,19 @@ def _strip_kernel(add: bool):
         ops = _VectorOps(context, builder, sig.args[0].dtype)
         pd = builder.gep(context.make_array(sig.args[0])(context, builder, dst_).data, [d0_])
         ps = builder.gep(context.make_array(sig.args[2])(context, builder, src_).data, [s0_])
-        for v in range(NV):
-            mask = ops.mask(n_, v)
-            x = ops.load(ops.vector_at(ps, v * ops.VL), mask)
-            if add:
-                x = builder.fadd(x, ops.splat(args[5]))
-            ops.store(x, ops.vector_at(pd, v * ops.VL), mask)
+
+        def copy(masks) -> None:
+            for v in range(NV):
+                x = ops.load(ops.vector_at(ps, v * ops.VL), masks[v])
+                if add:
+                    x = builder.fadd(x, ops.splat(args[5]))
+                ops.store(x, ops.vector_at(pd, v * ops.VL), masks[v])
+
+        with builder.if_else(builder.icmp_signed(">=", n_, ops.const(NV * ops.VL))) as (whole, part):
+            with whole:  # a whole strip: plain loads and stores
+                copy([None] * NV)
+            with part:
+                copy([ops.mask(n_, v) for v in range(NV)])
         return context.get_dummy_value()
 
     def typed(dst, src):
@@ -330,3 +393,82 @@ def _strip_kernel(add: bool):
 
 copy_strip = _strip_kernel(add=False)  # copy_strip(dst, d0, src, s0, n)
 add_strip = _strip_kernel(add=True)    # add_strip(dst, d0, src, s0, n, c): the copy plus c
+
+
+# --8<-- [start:transpose_block]
+def _transpose_codegen(rows: int, ldd_is_rows: bool):
+    def codegen(context, builder, sig, args):
+        src_, s0_, lds_, dst_, d0_ = args[:5]
+        ops = _VectorOps(context, builder, sig.args[0].dtype)
+        VL, i32 = ops.VL, ops.i32
+        ps = builder.gep(context.make_array(sig.args[0])(context, builder, src_).data, [s0_])
+        pd = builder.gep(context.make_array(sig.args[3])(context, builder, dst_).data, [d0_])
+        vectors = [ops.load(ops.vector_at(builder.gep(ps, [builder.mul(lds_, ops.const(i))]), 0), None)
+                   for i in range(rows)]
+        while len(vectors) > 1:  # concatenate: vector i holds row i's VL values, then all in one
+            if len(vectors) % 2:
+                last = vectors[-1]
+                width = last.type.count
+                vectors[-1] = builder.shuffle_vector(last, last, ir.Constant(ir.VectorType(i32, 2 * width),
+                                                                             list(range(width)) + [0] * width))
+                vectors.append(None)
+            pairs = []
+            for a, b in zip(vectors[::2], vectors[1::2], strict=True):
+                if b is None:
+                    pairs.append(a)
+                    continue
+                width = a.type.count
+                pairs.append(builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, 2 * width),
+                                                                      list(range(2 * width)))))
+            vectors = pairs
+        allv = vectors[0]  # allv[i*VL + k] = src row i, depth k
+
+        def gather(order):  # a vector of allv's lanes in this order
+            return builder.shuffle_vector(allv, allv, ir.Constant(ir.VectorType(i32, VL), order))
+
+        if ldd_is_rows:  # dst[d0 + k*rows + i] for k < VL, i < rows: rows*VL contiguous values
+            flat = [divmod(pos, rows) for pos in range(rows * VL)]  # (k, i) of each output position
+            for q in range(rows):
+                order = [i * VL + k for k, i in flat[q * VL:(q + 1) * VL]]
+                ops.store(gather(order), ops.vector_at(pd, q * VL), None)
+        else:  # rows == VL: dst[d0 + k*ldd + i], one vector per k
+            ldd_ = args[5]
+            for k in range(VL):
+                ops.store(gather([i * VL + k for i in range(rows)]),
+                          ops.vector_at(pd, builder.mul(ldd_, ops.const(k))), None)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _transpose_kernel(rows: int | None):
+    """``dst[d0 + k*ldd + i] = src[s0 + i*lds + k]`` for ``i < R``, ``k < VL``: one block of a transpose.
+
+    ``R`` rows of VL values each are loaded as R vectors and written out depth by depth, the
+    shuffles doing the transpose in registers (a scalar copy costs a load and a store per value,
+    and a strided slice more). ``transpose_rows(src, s0, lds, dst, d0)`` has ``R = MR`` and
+    ``ldd = MR``: one block of a packed A panel from a row-major A; ``transpose_vl(src, s0, lds,
+    dst, d0, ldd)`` has ``R = VL``: a VL x VL block, each depth's VL values at ``d0 + k*ldd``
+    (a packed B panel from B^T takes NV of them side by side).
+    """
+
+    def typed(src, dst):
+        return isinstance(src, types.Array) and src.dtype in (types.float32, types.float64) and dst.dtype == src.dtype
+
+    if rows is None:
+        def kernel(typingctx, src, s0, lds, dst, d0, ldd):
+            if not typed(src, dst):
+                return None
+            vl = VECTOR_BYTES // (src.dtype.bitwidth // 8)
+            return types.none(src, s0, lds, dst, d0, ldd), _transpose_codegen(vl, False)
+    else:
+        def kernel(typingctx, src, s0, lds, dst, d0):
+            return (types.none(src, s0, lds, dst, d0), _transpose_codegen(rows, True)) if typed(src, dst) else None
+
+    kernel.__doc__ = _transpose_kernel.__doc__
+    return intrinsic(kernel)
+
+
+transpose_rows = _transpose_kernel(MR)   # MR rows x VL depths -> a packed A panel's VL depths
+transpose_vl = _transpose_kernel(None)   # VL rows x VL depths -> VL depths of VL columns
+# --8<-- [end:transpose_block]
