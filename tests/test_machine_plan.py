@@ -62,10 +62,10 @@ def test_the_avx2_features_turn_avx512_off_and_keep_the_rest() -> None:
 
 
 def test_this_process_compiles_with_the_plan_of_its_machine() -> None:
-    from scratchnet.kernels import matmul, microkernel
+    from scratchnet.kernels import matmul, microkernel, vector_ir
 
     p = mach.plan()
-    assert (microkernel.VECTOR_BYTES, microkernel.MR, microkernel.NV, microkernel.DR, microkernel.DC) == \
+    assert (vector_ir.VECTOR_BYTES, microkernel.MR, microkernel.NV, microkernel.DR, microkernel.DC) == \
         (p.vector_bytes, p.mr, p.nv, p.dr, p.dc)
     assert (matmul.KC, matmul.MC, matmul.NC) == (p.kc, p.mc, p.nc)
 
@@ -80,9 +80,9 @@ def test_the_kernels_compiled_for_avx2_equal_numpy(tmp_path) -> None:
     """The 6 x 2 tile and the 4 x 2 dot tile, compiled as for an AVX2-only CPU (its own Numba cache)."""
     code = textwrap.dedent("""
         import numpy as np
-        from scratchnet.kernels import matmul, microkernel
+        from scratchnet.kernels import matmul, microkernel, vector_ir
         from scratchnet.nn import Conv2d
-        assert (microkernel.VECTOR_BYTES, microkernel.MR) == (32, 6), (microkernel.VECTOR_BYTES, microkernel.MR)
+        assert (vector_ir.VECTOR_BYTES, microkernel.MR) == (32, 6), (vector_ir.VECTOR_BYTES, microkernel.MR)
         rng = np.random.default_rng(0)
         for dtype in (np.float32, np.float64):
             for M, K, N in ((1, 1, 1), (7, 33, 17), (13, 300, 70), (64, 257, 129)):

@@ -33,9 +33,6 @@ from .microkernel import (
     DR,
     MR,
     NV,
-    VECTOR_BYTES,
-    add_strip,
-    copy_strip,
     tile_dot,
     tile_gather_a,
     tile_gather_a_narrow,
@@ -43,6 +40,7 @@ from .microkernel import (
     tile_gather_b_narrow,
 )
 from .reference import conv as reference_conv
+from .vector_ir import VECTOR_BYTES, add_strip, copy_strip
 
 
 def out_size(size: int, k: int, stride: int, pad: int) -> int:
@@ -180,10 +178,10 @@ def _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, n0, n1):
     flat = out.reshape(out.size)
     for n in range(n0, n1):
         _pad_sample(X, n, ph, pw, Xp)
-        for o0 in range(0, Co, MR):
-            m = min(MR, Co - o0)
-            for p0 in range(0, P, NR):
-                w = min(NR, P - p0)
+        for p0 in range(0, P, NR):  # a column of windows (K x NR) stays in cache while the filters stream past
+            w = min(NR, P - p0)
+            for o0 in range(0, Co, MR):
+                m = min(MR, Co - o0)
                 if w <= VL:
                     tile_gather_b_narrow(W2, o0 * K, K, 1, Xp, p0, koff, Yp, o0 * P + p0, P, K, m, w, False)
                 else:

@@ -33,7 +33,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .codes import Activation, Cost, Penalty
-from .microkernel import VECTOR_BYTES, _VectorOps
+from .vector_ir import VECTOR_BYTES, VectorOps
 
 # The codes, as plain ints the compiler folds (one definition: codes.py).
 SIGMOID, TANH, RELU, SOFTMAX = (int(a) for a in (Activation.SIGMOID, Activation.TANH,
@@ -66,7 +66,7 @@ def _gather_rows_sum(typingctx, M, ld, j0, rows, w, t0, t1, out, o0, n):
 
     def codegen(context, builder, sig, args):
         M_, ld_, j0_, rows_, w_, t0_, t1_, out_, o0_, n_ = args
-        ops = _VectorOps(context, builder, sig.args[0].dtype)
+        ops = VectorOps(context, builder, sig.args[0].dtype)
 
         def data(k, value):
             return context.make_array(sig.args[k])(context, builder, value).data

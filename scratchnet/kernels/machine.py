@@ -179,7 +179,7 @@ def plan_for(m: Machine) -> KernelPlan:
     else:
         kc = KC_MAX
         reasons.append(f"KC = {kc}: the L1d size is unknown; the value measured best on a 48 KiB L1d")
-    mc = 128
+    mc = 128 // mr * mr  # whole micro-panels: a last panel of 2 rows would cost a whole tile
     if m.l2 and m.l2 < 2 * mc * kc * 8:
         mc = max(4 * mr, (m.l2 // 2) // (kc * 8) // mr * mr)
     reasons.append(f"MC = {mc}: an A block of MC x KC in float64 = {mc * kc * 8 // 1024} KiB, at most half of "

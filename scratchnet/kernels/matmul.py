@@ -18,20 +18,8 @@ from numba import njit, prange
 from numba.extending import overload
 
 from .machine import plan
-from .microkernel import (
-    MR,
-    NV,
-    VECTOR_BYTES,
-    copy_strip,
-    tile,
-    tile_narrow,
-    tile_packed,
-    tile_packed_b,
-    tile_packed_b_narrow,
-    tile_packed_narrow,
-    transpose_rows,
-    transpose_vl,
-)
+from .microkernel import MR, NV, tile, tile_narrow, tile_packed, tile_packed_b, tile_packed_b_narrow, tile_packed_narrow
+from .vector_ir import VECTOR_BYTES, copy_strip, gather_rows, transpose_rows, transpose_vl
 from .vmath import wide_vectors
 
 # The blocking, chosen from the cache sizes by machine.py's rule (``scratchnet bench --explain``):
@@ -62,9 +50,9 @@ def _pack_a(A, a_trans, i0, mc, k0, kc, Ap):
 
     op(A) = A.T if a_trans (A is (K, M)), else A (M, K). MR-row panels one after another, each
     depth's MR values contiguous: the order the micro-kernel broadcasts them in. Rows past the
-    block are left as they are (the micro-kernel computes them and drops the results). From a
-    row-major A, whole panels go VL depths at a time through ``transpose_rows`` (a transpose in
-    registers); the rest value by value.
+    block are left as they are (the micro-kernel computes them and drops the results). Whole
+    panels go VL depths at a time through ``transpose_rows`` (from A) or ``gather_rows`` (from
+    A^T), which shuffle in registers; the edges value by value.
     """
     VL = VECTOR_BYTES // Ap.itemsize
     lda = A.shape[1]
@@ -73,8 +61,12 @@ def _pack_a(A, a_trans, i0, mc, k0, kc, Ap):
         base = p * kc * MR
         m = min(MR, mc - p * MR)
         r0 = i0 + p * MR
-        if a_trans:
-            for k in range(kc):
+        if a_trans:  # rows of A hold MR consecutive values of a panel's depth k
+            # a VL-wide read of each row must hold the MR values and stay inside the row
+            whole = kc - kc % VL if m == MR and MR <= VL and r0 + VL <= A.shape[1] else 0
+            for k in range(0, whole, VL):
+                gather_rows(flat, (k0 + k) * lda + r0, lda, Ap, base + k * MR)
+            for k in range(whole, kc):
                 src = A[k0 + k]
                 for i in range(m):
                     Ap[base + k * MR + i] = src[r0 + i]

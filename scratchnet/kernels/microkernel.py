@@ -23,111 +23,20 @@ Where the operands' rows are comes in three forms, one intrinsic each:
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .machine import plan
+from .vector_ir import Prefix, VectorOps
 
 # The shape of the register tiles, chosen for the compile target by machine.py's rule
 # (``scratchnet bench --explain`` prints the choice and why): with AVX-512, 64-byte vectors and
 # 8 x 2 tiles; with AVX2, 32-byte vectors and 6 x 2 tiles (16 registers).
 _PLAN = plan()
-VECTOR_BYTES = _PLAN.vector_bytes  # bytes of one vector register
 MR = _PLAN.mr                      # rows of a micro-tile
 NV = _PLAN.nv                      # vectors per micro-tile row: NR = NV * VECTOR_BYTES / itemsize columns
-
-
-def allow_wide_vectors(builder) -> None:
-    """Let LLVM use 512-bit registers in the function being built.
-
-    LLVM's tuning for AVX-512 CPUs prefers 256-bit vectors; GEMM-like code wants the full width,
-    so kernels opt in per function (a no-op without AVX-512). String attributes llvmlite lacks.
-    """
-    if VECTOR_BYTES < 64:
-        return
-    for attr in ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"'):
-        set.add(builder.function.attributes, attr)
-
-
-class Prefix(NamedTuple):
-    """The first ``count`` lanes of a vector (``count`` may be <= 0 or >= VL), as an i1 mask and as the count."""
-
-    bits: ir.Value
-    count: ir.Value
-
-
-class _VectorOps:
-    """LLVM IR helpers for one dtype: vectors of ``VECTOR_BYTES``, masked loads and stores, FMA."""
-
-    def __init__(self, context, builder, dtype) -> None:
-        self.builder = builder
-        self.size = dtype.bitwidth // 8
-        self.VL = VECTOR_BYTES // self.size
-        self.vty = ir.VectorType(context.get_data_type(dtype), self.VL)
-        self.vptr = self.vty.as_pointer()
-        i1, self.i32, self.i64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
-        mty = ir.VectorType(i1, self.VL)
-        module, suffix = builder.module, f"v{self.VL}f{dtype.bitwidth}"
-        self._fma = cgutils.get_or_insert_function(module, ir.FunctionType(self.vty, [self.vty] * 3),
-                                                   f"llvm.fma.{suffix}")
-        self._load = cgutils.get_or_insert_function(
-            module, ir.FunctionType(self.vty, [self.vptr, self.i32, mty, self.vty]), f"llvm.masked.load.{suffix}.p0")
-        allow_wide_vectors(builder)
-        self.align = ir.Constant(self.i32, self.size)
-        self.zero = ir.Constant(self.vty, [0.0] * self.VL)
-        self.lanes = ir.Constant(ir.VectorType(self.i64, self.VL), list(range(self.VL)))
-
-    def const(self, v: int) -> ir.Constant:
-        return ir.Constant(self.i64, v)
-
-    def splat(self, x, ty=None):
-        """A vector of VL copies of the scalar x."""
-        b = self.builder
-        v = b.insert_element(ir.Constant(ir.VectorType(ty or x.type, self.VL), ir.Undefined), x,
-                             ir.Constant(self.i32, 0))
-        return b.shuffle_vector(v, v, ir.Constant(ir.VectorType(self.i32, self.VL), [0] * self.VL))
-
-    def mask(self, n, v: int) -> Prefix:
-        """Lanes of vector v (columns v*VL ...) that lie before column n."""
-        count = self.builder.sub(n, self.const(v * self.VL))
-        return Prefix(self.builder.icmp_signed("<", self.lanes, self.splat(count)), count)
-
-    def vector_at(self, base, offset: int | ir.Value):
-        off = self.const(offset) if isinstance(offset, int) else offset
-        return self.builder.bitcast(self.builder.gep(base, [off]), self.vptr)
-
-    def load(self, ptr, mask: Prefix | None):
-        """The vector at ptr; with a mask, lanes past its count read as 0 (their memory untouched)."""
-        if mask is None:
-            return self.builder.load(ptr, align=self.size)
-        return self.builder.call(self._load, [ptr, self.align, mask.bits, self.zero])
-
-    def store(self, x, ptr, mask: Prefix | None) -> None:
-        """Store x at ptr; with a mask, only its first ``count`` lanes.
-
-        A partial store goes through a vector on the stack and a scalar loop over the first
-        ``count`` lanes: AVX2's masked store (``vmaskmov``) is microcoded on AMD's Zen cores, a
-        dozen cycles and more, and a loop keeps the code small (one switch per store, tried
-        first, made the GEMM take minutes to compile).
-        """
-        b = self.builder
-        if mask is None:
-            b.store(x, ptr, align=self.size)
-            return
-        buf = cgutils.alloca_once(b, self.vty)
-        b.store(x, buf)
-        src = b.bitcast(buf, self.vty.element.as_pointer())
-        dst = b.bitcast(ptr, self.vty.element.as_pointer())
-        count = b.select(b.icmp_signed("<", mask.count, self.const(self.VL)), mask.count, self.const(self.VL))
-        with cgutils.for_range(b, count) as loop:
-            b.store(b.load(b.gep(src, [loop.index])), b.gep(dst, [loop.index]), align=self.size)
-
-    def fma(self, a, b, c):
-        return self.builder.call(self._fma, [a, b, c])
 
 
 # --8<-- [start:gemm_microkernel]
@@ -156,7 +65,7 @@ def _tile_kernel(nv: int, gather: str | None = None, packed_a: bool = False, b_f
 
     def codegen(context, builder, sig, args):
         A_, a0_, ars, acs, B_, b0_, brs, C_, c0_, ldc_, kc_, m_, n_, acc_flag = args
-        ops = _VectorOps(context, builder, sig.args[0].dtype)
+        ops = VectorOps(context, builder, sig.args[0].dtype)
         const, VL = ops.const, ops.VL
         pa, pb, pc = (builder.gep(context.make_array(t)(context, builder, v).data, [o])
                       for t, v, o in ((sig.args[0], A_, a0_), (sig.args[4], B_, b0_), (sig.args[7], C_, c0_)))
@@ -172,6 +81,17 @@ def _tile_kernel(nv: int, gather: str | None = None, packed_a: bool = False, b_f
             rows = [builder.mul(r, ars) for r in rows]
         if gather == "b":
             boff = context.make_array(sig.args[6])(context, builder, brs).data
+
+        # Ask for the tile of C now: its rows are a whole row of out apart (often 4 KiB, the same
+        # L1 set), missed at the store otherwise; the depth loop hides the wait.
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer()] + [ops.i32] * 3),
+            "llvm.prefetch.p0")
+        for i in range(MR):
+            row = builder.gep(pc, [builder.mul(const(i), ldc_)])
+            for off in (0, nv * VL - 1):
+                ptr = builder.bitcast(builder.gep(row, [const(off)]), ir.IntType(8).as_pointer())
+                builder.call(prefetch, [ptr, ir.Constant(ops.i32, 1), ir.Constant(ops.i32, 3), ir.Constant(ops.i32, 1)])
 
         def emit(masks) -> None:  # the depth loop and the store, with these column masks
             entry = builder.basic_block
@@ -260,7 +180,7 @@ DC = _PLAN.dc  # columns of a dot tile: DR x DC vector accumulators (4 with AVX-
 # --8<-- [start:dot_tile]
 def _dot_codegen(context, builder, sig, args):
     A_, a0_, ars, B_, b0_, boff_, C_, c0_, ldc_, kc_, m_, n_, acc_flag = args
-    ops = _VectorOps(context, builder, sig.args[0].dtype)
+    ops = VectorOps(context, builder, sig.args[0].dtype)
     const, VL = ops.const, ops.VL
 
     def data(k, value):
@@ -349,126 +269,3 @@ def tile_dot(typingctx, A, a0, a_rs, B, b0, boff, C, c0, ldc, kc, m, n, accumula
         return None
     return types.none(A, a0, a_rs, B, b0, boff, C, c0, ldc, kc, m, n, accumulate), _dot_codegen
 # --8<-- [end:dot_tile]
-
-
-def _strip_kernel(add: bool):
-    """``dst[d0:d0+n] = src[s0:s0+n] (+ c)`` for ``n <= NR``: NV masked vector loads and stores.
-
-    Packing and un-padding copy short strips; a NumPy slice per strip costs more than the copy.
-    """
-
-    def codegen(context, builder, sig, args):
-        dst_, d0_, src_, s0_, n_ = args[:5]
-        ops = _VectorOps(context, builder, sig.args[0].dtype)
-        pd = builder.gep(context.make_array(sig.args[0])(context, builder, dst_).data, [d0_])
-        ps = builder.gep(context.make_array(sig.args[2])(context, builder, src_).data, [s0_])
-
-        def copy(masks) -> None:
-            for v in range(NV):
-                x = ops.load(ops.vector_at(ps, v * ops.VL), masks[v])
-                if add:
-                    x = builder.fadd(x, ops.splat(args[5]))
-                ops.store(x, ops.vector_at(pd, v * ops.VL), masks[v])
-
-        with builder.if_else(builder.icmp_signed(">=", n_, ops.const(NV * ops.VL))) as (whole, part):
-            with whole:  # a whole strip: plain loads and stores
-                copy([None] * NV)
-            with part:
-                copy([ops.mask(n_, v) for v in range(NV)])
-        return context.get_dummy_value()
-
-    def typed(dst, src):
-        return isinstance(dst, types.Array) and dst.dtype in (types.float32, types.float64) and src.dtype == dst.dtype
-
-    if add:
-        def kernel(typingctx, dst, d0, src, s0, n, c):
-            return (types.none(dst, d0, src, s0, n, dst.dtype), codegen) if typed(dst, src) else None
-    else:
-        def kernel(typingctx, dst, d0, src, s0, n):
-            return (types.none(dst, d0, src, s0, n), codegen) if typed(dst, src) else None
-
-    kernel.__doc__ = _strip_kernel.__doc__
-    return intrinsic(kernel)
-
-
-copy_strip = _strip_kernel(add=False)  # copy_strip(dst, d0, src, s0, n)
-add_strip = _strip_kernel(add=True)    # add_strip(dst, d0, src, s0, n, c): the copy plus c
-
-
-# --8<-- [start:transpose_block]
-def _transpose_codegen(rows: int, ldd_is_rows: bool):
-    def codegen(context, builder, sig, args):
-        src_, s0_, lds_, dst_, d0_ = args[:5]
-        ops = _VectorOps(context, builder, sig.args[0].dtype)
-        VL, i32 = ops.VL, ops.i32
-        ps = builder.gep(context.make_array(sig.args[0])(context, builder, src_).data, [s0_])
-        pd = builder.gep(context.make_array(sig.args[3])(context, builder, dst_).data, [d0_])
-        vectors = [ops.load(ops.vector_at(builder.gep(ps, [builder.mul(lds_, ops.const(i))]), 0), None)
-                   for i in range(rows)]
-        while len(vectors) > 1:  # concatenate: vector i holds row i's VL values, then all in one
-            if len(vectors) % 2:
-                last = vectors[-1]
-                width = last.type.count
-                vectors[-1] = builder.shuffle_vector(last, last, ir.Constant(ir.VectorType(i32, 2 * width),
-                                                                             list(range(width)) + [0] * width))
-                vectors.append(None)
-            pairs = []
-            for a, b in zip(vectors[::2], vectors[1::2], strict=True):
-                if b is None:
-                    pairs.append(a)
-                    continue
-                width = a.type.count
-                pairs.append(builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, 2 * width),
-                                                                      list(range(2 * width)))))
-            vectors = pairs
-        allv = vectors[0]  # allv[i*VL + k] = src row i, depth k
-
-        def gather(order):  # a vector of allv's lanes in this order
-            return builder.shuffle_vector(allv, allv, ir.Constant(ir.VectorType(i32, VL), order))
-
-        if ldd_is_rows:  # dst[d0 + k*rows + i] for k < VL, i < rows: rows*VL contiguous values
-            flat = [divmod(pos, rows) for pos in range(rows * VL)]  # (k, i) of each output position
-            for q in range(rows):
-                order = [i * VL + k for k, i in flat[q * VL:(q + 1) * VL]]
-                ops.store(gather(order), ops.vector_at(pd, q * VL), None)
-        else:  # rows == VL: dst[d0 + k*ldd + i], one vector per k
-            ldd_ = args[5]
-            for k in range(VL):
-                ops.store(gather([i * VL + k for i in range(rows)]),
-                          ops.vector_at(pd, builder.mul(ldd_, ops.const(k))), None)
-        return context.get_dummy_value()
-
-    return codegen
-
-
-def _transpose_kernel(rows: int | None):
-    """``dst[d0 + k*ldd + i] = src[s0 + i*lds + k]`` for ``i < R``, ``k < VL``: one block of a transpose.
-
-    ``R`` rows of VL values each are loaded as R vectors and written out depth by depth, the
-    shuffles doing the transpose in registers (a scalar copy costs a load and a store per value,
-    and a strided slice more). ``transpose_rows(src, s0, lds, dst, d0)`` has ``R = MR`` and
-    ``ldd = MR``: one block of a packed A panel from a row-major A; ``transpose_vl(src, s0, lds,
-    dst, d0, ldd)`` has ``R = VL``: a VL x VL block, each depth's VL values at ``d0 + k*ldd``
-    (a packed B panel from B^T takes NV of them side by side).
-    """
-
-    def typed(src, dst):
-        return isinstance(src, types.Array) and src.dtype in (types.float32, types.float64) and dst.dtype == src.dtype
-
-    if rows is None:
-        def kernel(typingctx, src, s0, lds, dst, d0, ldd):
-            if not typed(src, dst):
-                return None
-            vl = VECTOR_BYTES // (src.dtype.bitwidth // 8)
-            return types.none(src, s0, lds, dst, d0, ldd), _transpose_codegen(vl, False)
-    else:
-        def kernel(typingctx, src, s0, lds, dst, d0):
-            return (types.none(src, s0, lds, dst, d0), _transpose_codegen(rows, True)) if typed(src, dst) else None
-
-    kernel.__doc__ = _transpose_kernel.__doc__
-    return intrinsic(kernel)
-
-
-transpose_rows = _transpose_kernel(MR)   # MR rows x VL depths -> a packed A panel's VL depths
-transpose_vl = _transpose_kernel(None)   # VL rows x VL depths -> VL depths of VL columns
-# --8<-- [end:transpose_block]

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-from .microkernel import allow_wide_vectors
+from .vector_ir import allow_wide_vectors
 
 # ln 2 in two pieces: LN2_HI has 32 trailing zero bits, so n * LN2_HI is exact for |n| < 2^21
 LN2_HI = 6.93147180369123816490e-01
