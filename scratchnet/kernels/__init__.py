@@ -1,8 +1,9 @@
 """Numba-jitted kernels: pure functions on preallocated arrays, no classes.
 
-Two tiers (``kernels.tiers``): ``reference`` (``kernels.reference``: the loops of each formula)
-and ``fast`` (``matmul``, ``conv``, ``fused_mlp``: micro-kernels and fused paths). The library
-calls the two-tier kernels through ``kernels.ops``; ``use("reference")`` switches a block.
+Three tiers (``kernels.tiers``): ``reference`` (``kernels.reference``: the loops of each formula),
+``fast`` (``matmul``, ``conv``, ``fused_mlp`` on ``microkernel`` and ``vector_ir``: register tiles and
+fused paths) and ``cuda`` (``kernels.cuda``: numba.cuda kernels on device arrays). The library calls
+the kernels through ``kernels.ops``, whose names follow the active tier; ``use("reference")`` switches a block.
 """
 
 from .tiers import current, use
