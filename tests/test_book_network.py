@@ -310,8 +310,10 @@ BOOK_REGULARIZED_FULL = {0: 9212, 1: 9341, 2: 9375, 3: 9424, 4: 9532, 28: 9649, 
 @needs_data("mnist")
 @pytest.mark.parametrize("tier", ["fast", "reference"])
 def test_reproduces_the_books_regularized_full_run(capsys, tier):
-    """notes/architecture.md's example: the book's seeds, 30 epochs, lmbda = 5.0, on either kernel tier (the
-    fused epoch, or the matrix form on scratchnet.nn: about 17 s and 60 s on 2 cores)."""
+    """notes/architecture.md's example: the book's seeds, lmbda = 5.0, on either kernel tier (the fused epoch,
+    or the matrix form on scratchnet.nn). The fast tier runs all 30 epochs (about 10 s on 2 cores); the reference
+    tier the first five (its 30 took 90 s of a 19-minute ``make test``; the two tiers are held equal step by step
+    in tests/test_tiers.py and tests/test_matrix_form.py)."""
     from scratchnet.book import mnist_loader
 
     training_data, _, test_data = mnist_loader.load_data_wrapper()
@@ -319,9 +321,11 @@ def test_reproduces_the_books_regularized_full_run(capsys, tier):
     np.random.seed(12345678)
     net = network2.Network([784, 30, 10], cost=network2.CrossEntropyCost)
     net.large_weight_initializer()
+    epochs = 30 if tier == "fast" else 5
     with kernels.use(tier):
-        _, accuracies, _, _ = net.SGD(training_data, 30, 10, 0.5, evaluation_data=test_data, lmbda=5.0,
+        _, accuracies, _, _ = net.SGD(training_data, epochs, 10, 0.5, evaluation_data=test_data, lmbda=5.0,
                                       monitor_evaluation_accuracy=True)
     with capsys.disabled():
         print(f"\nregularized_full test accuracies ({tier} tier): {accuracies}")
-    assert {e: accuracies[e] for e in BOOK_REGULARIZED_FULL} == BOOK_REGULARIZED_FULL
+    expected = {e: acc for e, acc in BOOK_REGULARIZED_FULL.items() if e < epochs}
+    assert len(accuracies) == epochs and {e: accuracies[e] for e in expected} == expected
