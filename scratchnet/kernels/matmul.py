@@ -18,7 +18,7 @@ from numba import njit, prange
 from numba.extending import overload
 
 from .machine import plan
-from .microkernel import MR, NV, tile, tile_narrow, tile_packed, tile_packed_b, tile_packed_b_narrow, tile_packed_narrow
+from .microkernel import MR, NV, tile, tile_narrow, tile_packed, tile_packed_b
 from .vector_ir import VECTOR_BYTES, copy_strip, gather_rows, transpose_rows, transpose_vl
 from .vmath import wide_vectors
 
@@ -31,9 +31,11 @@ THREADS = numba.config.NUMBA_NUM_THREADS  # parts of a threaded product (a compi
 
 # Compile time. Numba compiles a jitted callee once per distinct *literal* argument (a True, a 0
 # written in the call), and re-optimises a callee's code inside every jitted caller. So the three
-# products are Python functions calling one ``_gemm`` with plain bools, ``_sub_gemm`` gets ``ZERO``
-# (an int64, not the literal 0), and the threads' loop lives in ``_gemm``: one compilation of each
-# per dtype, instead of three of ``_gemm`` and six of ``_sub_gemm`` (a cold cache spent ~3x longer).
+# products are Python functions calling ``_gemm`` (one thread) or ``_gemm_threads`` with plain
+# bools, and ``_sub_gemm`` gets ``ZERO`` (an int64, not the literal 0): one compilation of each per
+# dtype, instead of three of ``_gemm`` and six of ``_sub_gemm``. (Python threads running a
+# GIL-free ``_sub_gemm`` would compile it once less, but waking one costs ~60 us on these
+# machines against ~5 us for Numba's OpenMP threads.)
 ZERO = np.int64(0)
 
 
@@ -165,15 +167,9 @@ def _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1):
                             src_a, a0, a_rs, a_cs = flat_a, k0 * lda + r, 1, lda
                         else:
                             src_a, a0, a_rs, a_cs = flat_a, r * lda + k0, lda, 1
-                        if pack_a and pack_b and narrow:
-                            tile_packed_narrow(Ap, ip * kc * MR, 1, MR, Bp, b0, NR,
-                                               out, r * N + c, N, kc, m, n, accumulate)
-                        elif pack_a and pack_b:
+                        if pack_a and pack_b:  # (a narrow last panel too: B's panel is NR wide)
                             tile_packed(Ap, ip * kc * MR, 1, MR, Bp, b0, NR,
                                         out, r * N + c, N, kc, m, n, accumulate)
-                        elif pack_b and narrow:
-                            tile_packed_b_narrow(src_a, a0, a_rs, a_cs, Bp, b0, NR,
-                                                 out, r * N + c, N, kc, m, n, accumulate)
                         elif pack_b:
                             tile_packed_b(src_a, a0, a_rs, a_cs, Bp, b0, NR,
                                           out, r * N + c, N, kc, m, n, accumulate)
@@ -187,29 +183,43 @@ def _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1):
 
 
 # --8<-- [start:gemm_dispatch]
-@njit(cache=True, parallel={"prange": True})  # only the prange loop runs on the threads
+@njit(cache=True)
+def _prepare(A, a_trans, B, b_trans, out, beta):
+    """Scale ``out`` by beta (0 clears it, 1 keeps it), make A and B row-major; returns them with
+    ``first`` (whether the first depth block accumulates onto out) and ``empty`` (nothing to multiply)."""
+    M, N = out.shape
+    K = A.shape[0] if a_trans else A.shape[1]
+    if not out.flags.c_contiguous:
+        raise ValueError("gemm: out must be C-contiguous")
+    if beta != 0.0 and beta != 1.0:
+        out *= beta
+    empty = K == 0 or M == 0 or N == 0
+    if empty and beta == 0.0:
+        out[:] = 0.0
+    return np.ascontiguousarray(A), np.ascontiguousarray(B), beta != 0.0, empty  # the micro-kernel takes row-major
+
+
+@njit(cache=True)
 def _gemm(A, a_trans, B, b_trans, out, beta):
-    """out = op(A) @ op(B) + beta * out on one thread, or split in parts over all of them.
+    """out = op(A) @ op(B) + beta * out on this thread."""
+    A, B, first, empty = _prepare(A, a_trans, B, b_trans, out, beta)
+    if not empty:
+        _sub_gemm(A, a_trans, B, b_trans, out, first, ZERO, out.shape[0], ZERO, out.shape[1])
+    return out
+
+
+@njit(cache=True, parallel={"prange": True})  # only the prange loop runs on the threads
+def _gemm_threads(A, a_trans, B, b_trans, out, beta):
+    """out = op(A) @ op(B) + beta * out, split in THREADS parts.
 
     Each part is an independent sub-product with its own packing, so one parallel region covers
     the whole call; parts split the rows of out, or its columns when out has fewer rows than
     columns (the copies of the operand that is not split then cost least).
     """
+    A, B, first, empty = _prepare(A, a_trans, B, b_trans, out, beta)
+    if empty:
+        return out
     M, N = out.shape
-    K = A.shape[0] if a_trans else A.shape[1]
-    if not out.flags.c_contiguous:
-        raise ValueError("gemm: out must be C-contiguous")
-    A, B = np.ascontiguousarray(A), np.ascontiguousarray(B)  # the micro-kernel takes row-major
-    if beta != 0.0 and beta != 1.0:
-        out *= beta
-    if K == 0 or M == 0 or N == 0:
-        if beta == 0.0:
-            out[:] = 0.0
-        return out
-    first = beta != 0.0  # accumulate onto out from the first depth block
-    if 2 * M * N * K < PARALLEL_FLOPS or THREADS == 1:
-        _sub_gemm(A, a_trans, B, b_trans, out, first, ZERO, M, ZERO, N)
-        return out
     NR = _nr(out)
     row_parts, col_parts = (THREADS, 1) if M >= N else (1, THREADS)
     rows = ((M + MR - 1) // MR + row_parts - 1) // row_parts * MR  # whole micro-tiles per part
@@ -220,6 +230,12 @@ def _gemm(A, a_trans, B, b_trans, out, beta):
         if r0 < r1 and c0 < c1:
             _sub_gemm(A, a_trans, B, b_trans, out, first, r0, r1, c0, c1)
     return out
+
+
+# A product of fewer flops than this runs on one thread: waking another costs more than it saves.
+SERIAL_BELOW = PARALLEL_FLOPS // 2 if THREADS > 1 else 1 << 62  # compared with M * N * K
+
+
 # --8<-- [end:gemm_dispatch]
 
 
@@ -282,7 +298,7 @@ def gemm_nn(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.nd
     row per sample). ``beta`` 0 overwrites ``out`` (its old values are ignored), 1 accumulates.
     Mirrors ``torch.addmm(out, A, B, beta=beta)``.
     """
-    return _gemm(A, False, B, False, out, beta)
+    return (_gemm if out.size * A.shape[1] < SERIAL_BELOW else _gemm_threads)(A, False, B, False, out, beta)
 
 
 def gemm_tn(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.ndarray:
@@ -290,7 +306,7 @@ def gemm_tn(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.nd
 
     Backprop's weight gradient ``dW = dY.T @ X`` (``beta=1`` accumulates into ``.grad``).
     """
-    return _gemm(A, True, B, False, out, beta)
+    return (_gemm if out.size * A.shape[0] < SERIAL_BELOW else _gemm_threads)(A, True, B, False, out, beta)
 
 
 def gemm_nt(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.ndarray:
@@ -303,10 +319,10 @@ def gemm_nt(A: np.ndarray, B: np.ndarray, out: np.ndarray, beta: float) -> np.nd
     if A.shape[0] < 2 * MR:
         _nt_dots(A, B, out, beta)
         return out
-    return _gemm(A, False, B, True, out, beta)
+    return (_gemm if out.size * A.shape[1] < SERIAL_BELOW else _gemm_threads)(A, False, B, True, out, beta)
 
 
-# The three products inside other jitted code: the same calls, compiled only where a kernel uses them.
+# The three products inside other jitted code (on one thread), compiled only where a kernel uses them.
 NO, YES = np.bool_(False), np.bool_(True)  # plain bools, not literals (see ZERO above)
 
 

@@ -163,9 +163,7 @@ def _tile_kernel(nv: int, gather: str | None = None, packed_a: bool = False, b_f
 tile = _tile_kernel(NV)                 # tiles NR = NV vectors wide
 tile_narrow = _tile_kernel(1)           # a last tile that fits in one vector
 tile_packed = _tile_kernel(NV, packed_a=True, b_full=True)   # A and B from packed panels
-tile_packed_narrow = _tile_kernel(1, packed_a=True, b_full=True)
 tile_packed_b = _tile_kernel(NV, b_full=True)                  # B from a packed panel, A anywhere
-tile_packed_b_narrow = _tile_kernel(1, b_full=True)
 tile_gather_b = _tile_kernel(NV, "b", b_full=True)   # B's rows at offsets boff[k], each NR wide
 tile_gather_b_narrow = _tile_kernel(1, "b", b_full=True)
 tile_gather_a = _tile_kernel(NV, "a", b_full=True)   # A's rows at offsets aoff[i]; B's rows NR wide
