@@ -64,3 +64,11 @@ def test_cold_start_counts_each_compilation_once_per_family() -> None:
     text = cold_start.report({"process_seconds": 9.0, "seconds": 8.0, "compilations": records},
                              {"process_seconds": 2.0, "compilations": []}, "scratchnet train book_mlp --epochs 1")
     assert "of which **4.5 s compiling** 3 kernels" in text and "| `kernels.matmul` | 2 | 4.0 |" in text
+
+
+def test_one_thread_compares_a_product_with_openblas() -> None:
+    spec = importlib.util.spec_from_file_location("one_thread", ROOT / "benchmarks" / "one_thread.py")
+    one_thread = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(one_thread)
+    line = one_thread.gemm_line("tn", 12, 20, 40)
+    assert line.startswith("gemm tn 12x20x40: scratchnet") and "OpenBLAS" in line and "ratio" in line
