@@ -80,6 +80,16 @@ def test_the_html_loads_nothing_from_another_host(site: Path) -> None:
         ", ".join(page for _, page in sorted(zip(order, READING_ORDER, strict=True)))
 
 
+def test_no_heading_holds_maths() -> None:
+    """A heading's text is copied into the page's table of contents as plain text, where MathJax
+    does not typeset it (the browser test above found ``\\(\\sigma'(z) ...\\)`` raw in two tables of
+    contents): headings say their formula in words or Unicode, the body typesets it."""
+    heading = re.compile(r"^#{1,6} .*(\$|\\\(|\\\[)")
+    offenders = [f"{md.name}:{n}: {line}" for md in sorted((ROOT / "notes").glob("*.md"))
+                 for n, line in enumerate(md.read_text().splitlines(), 1) if heading.match(line)]
+    assert not offenders, "\n".join(offenders)
+
+
 # -- a small DevTools client over Chromium's pipe ----------------------------------------------------
 class Browser:
     """Headless Chromium and one page (tab), with every event of the page kept in :attr:`events`."""
