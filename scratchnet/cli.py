@@ -521,9 +521,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     import os
     import subprocess
 
-    from .kernels.machine import emulation_env
+    from .kernels.machine import bench_env
 
-    env = {**os.environ, **emulation_env(args.target)}
+    env, dropped = bench_env(args.target, os.environ)
+    if dropped:
+        print("scratchnet bench: --target native measures this CPU as it is; ignoring "
+              + ", ".join(f"{k}={v}" for k, v in dropped.items()) + " from the environment", file=sys.stderr)
     if args.explain:  # in a fresh interpreter, so the target's variables take effect before Numba starts
         code = "from scratchnet.kernels.machine import plan; print(plan().explain())"
         return subprocess.run([sys.executable, "-c", code], env=env).returncode

@@ -61,3 +61,40 @@ def test_the_threaded_maxpool_and_batchnorm_equal_serial():
         res.append((Y, mean, var))
     for a, b in zip(*res, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# The kernels that cut their work in one share per thread read the count at each call. A first
+# version read it from a module constant, which cache=True froze into the code on disk: after one
+# process with NUMBA_NUM_THREADS=1 (benchmarks/one_thread.py), every later process of the checkout
+# convolved on one thread (fashion_cnn's second layer at 0.46x torch instead of 0.9x on two cores).
+SHARES = """
+import json, numba
+from scratchnet.kernels.conv import sample_parts
+from scratchnet.kernels.matmul import thread_parts
+seen = {"samples": sample_parts(64), "rows": list(thread_parts(100, 10)), "cols": list(thread_parts(10, 100)),
+        "few samples": sample_parts(1)}
+numba.set_num_threads(1)
+seen["after set_num_threads(1)"] = sample_parts(64)
+seen["hits"] = [sum(f.stats.cache_hits.values()) for f in (sample_parts, thread_parts)]
+print(json.dumps(seen))
+"""
+
+
+def test_the_shares_follow_the_threads_of_the_process_not_of_the_cache(tmp_path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def run(threads: int) -> dict:
+        env = {**os.environ, "NUMBA_NUM_THREADS": str(threads), "NUMBA_CACHE_DIR": str(tmp_path)}
+        proc = subprocess.run([sys.executable, "-c", SHARES], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first = run(1)  # compiles into the empty cache with one thread
+    assert first["samples"] == 1 and first["rows"] == [1, 1]
+    second = run(2)  # loads that compilation
+    assert all(second["hits"]), "the second process compiled again instead of loading the cache: nothing was tested"
+    assert second["samples"] == 2 and second["rows"] == [2, 1] and second["cols"] == [1, 2]
+    assert second["few samples"] == 1 and second["after set_num_threads(1)"] == 1

@@ -105,3 +105,15 @@ def test_the_kernels_compiled_for_avx2_equal_numpy(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "ok (2, 3, 7, 6)"
+
+
+def test_native_measures_the_cpu_as_it_is_whatever_the_shell_set() -> None:
+    """A machine whose profile exports OPENBLAS_CORETYPE=Haswell (one of this project's did) would
+    otherwise benchmark OpenBLAS's AVX2 kernels on an AVX-512 CPU and call it native."""
+    shell = {"PATH": "/bin", "OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell", "OPENBLAS_L2_SIZE": "512"}
+    env, dropped = mach.bench_env("native", shell)
+    assert dropped == {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell"}
+    assert env == {"PATH": "/bin", "OPENBLAS_L2_SIZE": "512"}
+    env, dropped = mach.bench_env("haswell", {"PATH": "/bin", "OPENBLAS_CORETYPE": "SkylakeX"})
+    assert dropped == {} and env["OPENBLAS_CORETYPE"] == "Haswell" and env["NUMBA_CPU_NAME"] == "haswell"
+    assert shell["OPENBLAS_CORETYPE"] == "Haswell"  # the caller's mapping is left alone

@@ -26,8 +26,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .dispatch import serial_or_parallel
-from .matmul import PARALLEL_FLOPS, THREADS
+from .dispatch import serial_or_parallel, threads_now
+from .matmul import PARALLEL_FLOPS
 from .microkernel import (
     DC,
     DR,
@@ -196,6 +196,13 @@ def _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, n0, n1):
 # --8<-- [end:direct_forward]
 
 
+@njit(cache=True)
+def sample_parts(N):
+    """How many shares of ``N`` samples the threads take: one per thread Numba runs now
+    (``threads_now``: read at each call, never frozen into the cached code)."""
+    return min(N, threads_now())
+
+
 @njit(cache=True, parallel=True)
 def _direct_parallel(X, ph, pw, W2, kh, kw, koff, b, out, parts):
     N = X.shape[0]
@@ -218,7 +225,7 @@ def conv2d_forward(X, W, b, ph, pw, out):
     koff = _window_offsets(C, kh, kw, Hp, Wp)
     W2 = np.ascontiguousarray(W).reshape(W.size)       # (C_out, K) row-major
     if N > 1 and 2 * N * Co * out.shape[2] * Wp * C * kh * kw >= PARALLEL_FLOPS:
-        _direct_parallel(X, ph, pw, W2, kh, kw, koff, b, out, min(N, THREADS))
+        _direct_parallel(X, ph, pw, W2, kh, kw, koff, b, out, sample_parts(N))
     else:
         _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, 0, N)
     return out
@@ -354,7 +361,7 @@ def conv2d_backward_weight(X, dY, ph, pw, dW):
     Wp = Wd + 2 * pw
     K = C * kh * kw
     koff = _window_offsets(C, kh, kw, H + 2 * ph, Wp)
-    parts = min(N, THREADS) if 2 * N * Co * dY.shape[2] * Wp * K >= PARALLEL_FLOPS else 1
+    parts = sample_parts(N) if 2 * N * Co * dY.shape[2] * Wp * K >= PARALLEL_FLOPS else 1
     dot = K <= DOT_MAX_WINDOWS
     sums = np.zeros((parts, K * Co), dW.dtype)         # per thread: (C_out, K) if dot, else (K, C_out)
     if parts > 1:

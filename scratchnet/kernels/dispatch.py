@@ -14,7 +14,12 @@ from __future__ import annotations
 import types
 from collections.abc import Callable
 
+import numba
+from llvmlite import ir
 from numba import njit
+from numba import types as nbtypes
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 
 def _twin(fn: Callable, suffix: str) -> Callable:
@@ -45,3 +50,30 @@ def serial_or_parallel(min_elements: int = 1 << 16, fastmath: bool | set[str] = 
         return dispatch
 
     return wrap
+
+
+# -- how many threads, asked at run time --------------------------------------------------------
+# A kernel that splits its work in one share per thread must not read the count from a module
+# constant: ``cache=True`` keeps the machine code on disk with the constant folded in, so a single
+# process started with NUMBA_NUM_THREADS=1 (a one-thread benchmark, a test's worker) would leave
+# every later process of the checkout on one thread. ``numba.get_num_threads()`` in jitted code
+# calls the threading layer through a ctypes pointer, which Numba refuses to cache; the threading
+# layer also exports the same function to LLVM under the name ``get_num_threads`` (how Numba's
+# own parallel loops ask, in code it does cache), and ``threads_now`` calls it by that name.
+numba.get_num_threads()  # starts the threading layer, which registers the symbol
+
+
+@intrinsic
+def _get_num_threads(typingctx):
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "get_num_threads")
+        return builder.sext(builder.call(fn, []), ir.IntType(64))
+
+    return nbtypes.int64(), codegen
+
+
+@njit(cache=True)
+def threads_now() -> int:
+    """The threads Numba runs a parallel loop on now: ``numba.get_num_threads()`` (so
+    ``numba.set_num_threads`` counts), read at each call and safe to cache."""
+    return _get_num_threads()
