@@ -39,7 +39,8 @@ def test_the_rule(features: str, l1d: int, expected: tuple) -> None:
     regs = 32 if "+avx512f" in features else 16
     assert p.mr * p.nv + p.nv + 1 <= regs and p.dr * p.dc + p.dr + p.dc <= regs  # nothing spills
     assert p.kc * p.nv * p.vector_bytes <= max(2 * l1d // 3, 32 * 1024)  # the B panel fits its share of L1
-    assert len(p.reasons) == 7 and all(str(n) in p.explain() for n in (p.mr, p.kc, p.mc, p.nc))
+    assert p.conv_image == 2 * (l1d or 32 * 1024) // 3  # a padded image the convolution keeps in L1
+    assert len(p.reasons) == 8 and all(str(n) in p.explain() for n in (p.mr, p.kc, p.mc, p.nc))
 
 
 def test_zen4_is_named_as_splitting_512_bit_work() -> None:

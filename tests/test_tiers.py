@@ -214,6 +214,34 @@ def test_conv_fast_equals_reference_within_rounding(name, case):
     assert np.all(np.abs(fast.astype(np.float64) - ref) <= bound), (name, case)
 
 
+@pytest.mark.parametrize("name", CONVS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("in_l1", [True, False], ids=["image in L1", "image past L1"])
+def test_conv_both_loop_orders_equal_the_reference(name, dtype, in_l1):
+    """The direct convolution sweeps filters over a padded image that fits ``CONV_IMAGE`` (two
+    thirds of this machine's L1d) and columns of windows over a larger one; the drawn cases above
+    are all small, so each order gets a case of its own here, sized from this machine's plan."""
+    from scratchnet.kernels.conv import CONV_IMAGE
+
+    H = W = 10
+    per_channel = (H + 2) * (W + 2) * np.dtype(dtype).itemsize  # padding 1 (forward and input gradient)
+    C = 2 if in_l1 else CONV_IMAGE // per_channel + 1
+    assert (C * per_channel <= CONV_IMAGE) == in_l1
+    case = {"N": 2, "C": C, "Co": 11, "H": H, "W": W, "kh": 3, "kw": 3, "ph": 1, "pw": 1, "dtype": dtype, "seed": 7}
+    if name == "conv2d_backward_input":  # its forward runs over dY's channels: make those the large side
+        case["C"], case["Co"] = 11, C
+    X, Wt, b, dY = _conv_arrays(case)
+    reference, fast_kernel = ops.TWINS[name]
+    dW0 = np.random.default_rng(1).standard_normal(Wt.shape).astype(dtype)
+    fast = _conv_run(name, fast_kernel, X, Wt, b, dY, (1, 1), dW0)
+    ref = _conv_run(name, reference, X, Wt, b, dY, (1, 1), dW0)
+    mag = _conv_run(name, reference, *(np.abs(a).astype(np.float64) for a in (X, Wt, b, dY)), (1, 1),
+                    np.abs(dW0).astype(np.float64))
+    K = {"conv2d_forward": Wt[0].size, "conv2d_backward_input": Wt.shape[0] * 9,
+         "conv2d_backward_weight": dY.shape[0] * dY.shape[2] * dY.shape[3]}[name]
+    assert np.all(np.abs(fast.astype(np.float64) - ref) <= 4 * (K + 2) * np.finfo(dtype).eps * mag), name
+
+
 def _torch_conv(name: str, X, Wt, dY, pad: tuple[int, int]) -> np.ndarray:
     x, w = torch.from_numpy(X), torch.from_numpy(Wt)
     if name == "conv2d_forward":

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from .dispatch import serial_or_parallel, threads_now
+from .machine import plan
 from .matmul import PARALLEL_FLOPS
 from .microkernel import (
     DC,
@@ -41,6 +42,8 @@ from .microkernel import (
 )
 from .reference import conv as reference_conv
 from .vector_ir import VECTOR_BYTES, add_strip, copy_strip
+
+CONV_IMAGE = plan().conv_image  # bytes: a padded image up to this size stays in L1 (scratchnet bench --explain)
 
 
 def out_size(size: int, k: int, stride: int, pad: int) -> int:
@@ -176,12 +179,15 @@ def _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, n0, n1):
     Xp = np.empty(C * Hp * Wp + Wp + kw + NR, X.dtype)  # a padded image; the tail: whole-tile reads past the end
     Yp = np.empty(Co * P, out.dtype)                     # (C_out, Ho * Wp): rows over the padded width
     flat = out.reshape(out.size)
+    image_in_l1 = C * Hp * Wp * X.itemsize <= CONV_IMAGE
     for n in range(n0, n1):
         _pad_sample(X, n, ph, pw, Xp)
-        for p0 in range(0, P, NR):  # a column of windows (K x NR) stays in cache while the filters stream past
-            w = min(NR, P - p0)
-            for o0 in range(0, Co, MR):
-                m = min(MR, Co - o0)
+        for a in range(0, Co if image_in_l1 else P, MR if image_in_l1 else NR):
+            for c in range(0, P if image_in_l1 else Co, NR if image_in_l1 else MR):
+                # the image in L1: a block of filters sweeps it; else a column of windows (K x NR)
+                # stays in cache while every filter passes
+                o0, p0 = (a, c) if image_in_l1 else (c, a)
+                m, w = min(MR, Co - o0), min(NR, P - p0)
                 if w <= VL:
                     tile_gather_b_narrow(W2, o0 * K, K, 1, Xp, p0, koff, Yp, o0 * P + p0, P, K, m, w, False)
                 else:

@@ -98,6 +98,7 @@ class KernelPlan:
     kc: int
     mc: int
     nc: int
+    conv_image: int
     reasons: tuple[str, ...]
 
     def explain(self) -> str:
@@ -188,7 +189,13 @@ def plan_for(m: Machine) -> KernelPlan:
     nc = 4096
     reasons.append(f"NC = {nc}: a B block of KC x NC columns, {kc * nc * 4 // 1024} KiB in float32, streams from "
                    "L2/L3 (NC only bounds the packing buffer)")
-    return KernelPlan(vector_bytes=vb, mr=mr, nv=nv, dr=dr, dc=dc, kc=kc, mc=mc, nc=nc, reasons=tuple(reasons))
+    conv_image = 2 * (m.l1d or 32 * 1024) // 3
+    reasons.append(f"CONV_IMAGE = {conv_image // 1024} KiB: a direct convolution whose padded image fits (two "
+                   f"thirds of the {m.l1d // 1024 or '? (32 assumed)'} KiB L1d) sweeps each block of filters over "
+                   "the whole image, which stays in L1; a larger image is swept a column of windows at a time, "
+                   "every filter passing over it while it is in cache")
+    return KernelPlan(vector_bytes=vb, mr=mr, nv=nv, dr=dr, dc=dc, kc=kc, mc=mc, nc=nc, conv_image=conv_image,
+                      reasons=tuple(reasons))
 # --8<-- [end:plan_for]
 
 

@@ -8,7 +8,7 @@ them (``microkernel.py``'s tiles, ``fused_mlp.py``, ``vmath.py``) each name the 
 Two lessons of the machines this ran on are written into it: LLVM prefers 256-bit vectors on
 AVX-512 CPUs unless a function opts in (``allow_wide_vectors``), and AVX2's masked store
 (``vmaskmov``) is microcoded on AMD's Zen cores (about 3.5 ns each, measured), so a partial store
-never uses it.
+never uses it; AVX-512's masked store (a mask register) is a single instruction, and is used.
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ class VectorOps:
                                                    f"llvm.fma.{suffix}")
         self._load = cgutils.get_or_insert_function(
             module, ir.FunctionType(self.vty, [self.vptr, self.i32, mty, self.vty]), f"llvm.masked.load.{suffix}.p0")
+        self._masked_store = cgutils.get_or_insert_function(
+            module, ir.FunctionType(ir.VoidType(), [self.vty, self.vptr, self.i32, mty]),
+            f"llvm.masked.store.{suffix}.p0")
         allow_wide_vectors(builder)
         self.align = ir.Constant(self.i32, self.size)
         self.zero = ir.Constant(self.vty, [0.0] * self.VL)
@@ -94,14 +97,18 @@ class VectorOps:
     def store(self, x, ptr, mask: Prefix | None) -> None:
         """Store x at ptr; with a mask, only its first ``count`` lanes.
 
-        A partial store goes through a vector on the stack and a scalar loop over the first
-        ``count`` lanes: AVX2's masked store (``vmaskmov``) is microcoded on AMD's Zen cores, a
-        dozen cycles and more, and a loop keeps the code small (one switch per store, tried
-        first, made the GEMM take minutes to compile).
+        With AVX-512 a partial store is one masked store (a mask register: a single instruction
+        on Intel's and AMD's cores alike). Without it, a partial store goes through a vector on
+        the stack and a scalar loop over the first ``count`` lanes: AVX2's masked store
+        (``vmaskmov``) is microcoded on AMD's Zen cores, a dozen cycles and more, and a loop keeps
+        the code small (one switch per store, tried first, made the GEMM take minutes to compile).
         """
         b = self.builder
         if mask is None:
             b.store(x, ptr, align=self.size)
+            return
+        if VECTOR_BYTES == 64:
+            b.call(self._masked_store, [x, ptr, self.align, mask.bits])
             return
         with b.if_else(b.icmp_signed(">=", mask.count, self.const(self.VL))) as (whole, part):
             with whole:  # a vector of a partial tile that is whole itself
