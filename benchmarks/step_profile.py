@@ -10,7 +10,8 @@ library times, per layer, the forward alone and the forward followed by the back
 backward is the difference; the first layer computes no input gradient, as in a step). The loss
 (forward and backward) and the optimizer's update are timed the same way, and so is the whole
 step. Both libraries take turns seven times (``one_thread.interleaved``) and keep their best CPU
-time of this thread (``time.thread_time``), one thread each unless ``--threads`` says otherwise.
+time of this thread (``time.thread_time``), one thread each; with ``--threads`` above 1, their best
+wall-clock time (``time.perf_counter``: the other threads' work is not in this thread's CPU time).
 A line is ``torch ÷ scratchnet`` (above 1 scratchnet is faster) and the layer's share of
 scratchnet's step. The layers timed one by one add up to a little more than the step: each
 forward runs twice in the forward-and-backward timing.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 if __name__ == "__main__":  # before NumPy, Numba or torch start their threads
     _threads = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--threads"), "1")
@@ -30,7 +32,7 @@ if __name__ == "__main__":  # before NumPy, Numba or torch start their threads
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from one_thread import interleaved  # noqa: E402
+from one_thread import interleaved as _interleaved  # noqa: E402
 from test_cnn_step_bench import CASES  # noqa: E402  (the batch each model's step benchmark uses)
 
 
@@ -40,15 +42,21 @@ def scratch_leaves(module) -> list:
     return [module] if not children else [leaf for child in children for leaf in scratch_leaves(child)]
 
 
-def profile(name: str, batch: int) -> list[tuple[str, float, float]]:
+def profile(name: str, batch: int, seconds: float = 0.15, rounds: int = 7) -> list[tuple[str, float, float]]:
     """``(row, scratchnet seconds, torch seconds)`` for each layer's forward and backward, the loss,
-    the optimizer's update and the whole step of ``name`` at ``batch``."""
+    the optimizer's update and the whole step of ``name`` at ``batch``; each timing repeats a call
+    for about ``seconds``, ``rounds`` turns each."""
     import torch
 
     from scratchnet import losses, models, optim
     from torchnet import models as tmodels
 
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
+    torch.set_num_threads(threads)
+    clock = time.thread_time if threads == 1 else time.perf_counter  # CPU time counts one thread only
+
+    def interleaved(ours, theirs):
+        return _interleaved(ours, theirs, seconds, rounds, clock)
     spec = models.SPECS[name]
     rng = np.random.default_rng(0)
     X = rng.random((batch, *spec.input_shape), dtype=np.float32)
@@ -138,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     batch = args.batch or CASES[args.model]
     rows = profile(args.model, batch)
     step = rows[-1][1]
-    print(f"{args.model} batch {batch}, {args.threads} thread(s): best CPU time of 7 turns, milliseconds")
+    kind = "CPU time" if args.threads == 1 else "wall-clock time"
+    print(f"{args.model} batch {batch}, {args.threads} thread(s): best {kind} of 7 turns, milliseconds")
     print(f"{'':40s} {'scratchnet':>10s} {'torch':>9s} {'torch/scr':>9s} {'share':>6s}")
     for label, s, t in rows:
         ratio = f"{t / s:9.2f}" if s > 1e-6 else f"{'-':>9s}"

@@ -72,3 +72,24 @@ def test_one_thread_compares_a_product_with_openblas() -> None:
     spec.loader.exec_module(one_thread)
     line = one_thread.gemm_line("tn", 12, 20, 40)
     assert line.startswith("gemm tn 12x20x40: scratchnet") and "OpenBLAS" in line and "ratio" in line
+
+
+def test_step_profile_walks_every_layer_of_both_models() -> None:
+    """benchmarks/step_profile.py: a row for each layer's forward and backward, the loss, the
+    optimizer and the whole step, each library's time positive (book_conv at batch 2, one thread)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("step_profile", ROOT / "benchmarks" / "step_profile.py")
+        step_profile = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(step_profile)
+        rows = step_profile.profile("book_conv", 2, seconds=0.001, rounds=1)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    layers = ["Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU", "Flatten", "Linear", "ReLU", "Linear"]
+    assert [label.split()[1].split("(")[0] for label, *_ in rows[:-3:2]] == layers
+    assert [label.split()[-1] for label, *_ in rows[:-3]] == ["forward", "backward"] * len(layers)
+    assert [label for label, *_ in rows[-3:]] == ["loss, forward and backward", "optimizer (SGD) update",
+                                                  "the whole step"]
+    assert all(s > 0 and t > 0 for label, s, t in rows if "forward" in label or "step" in label or "update" in label)
