@@ -69,13 +69,13 @@ def test_the_threaded_maxpool_and_batchnorm_equal_serial():
 # convolved on one thread (fashion_cnn's second layer at 0.46x torch instead of 0.9x on two cores).
 SHARES = """
 import json, numba
-from scratchnet.kernels.conv import sample_parts
-from scratchnet.kernels.matmul import thread_parts
-seen = {"samples": sample_parts(64), "rows": list(thread_parts(100, 10)), "cols": list(thread_parts(10, 100)),
-        "few samples": sample_parts(1)}
+from scratchnet.kernels.conv import _sample_parts
+from scratchnet.kernels.matmul import _thread_parts
+seen = {"samples": _sample_parts(64), "rows": list(_thread_parts(100, 10)), "cols": list(_thread_parts(10, 100)),
+        "few samples": _sample_parts(1)}
 numba.set_num_threads(1)
-seen["after set_num_threads(1)"] = sample_parts(64)
-seen["hits"] = [sum(f.stats.cache_hits.values()) for f in (sample_parts, thread_parts)]
+seen["after set_num_threads(1)"] = _sample_parts(64)
+seen["hits"] = [sum(f.stats.cache_hits.values()) for f in (_sample_parts, _thread_parts)]
 print(json.dumps(seen))
 """
 

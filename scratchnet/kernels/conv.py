@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .dispatch import serial_or_parallel, threads_now
+from .dispatch import _threads_now, serial_or_parallel
 from .machine import plan
 from .matmul import PARALLEL_FLOPS
 from .microkernel import (
@@ -203,10 +203,10 @@ def _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, n0, n1):
 
 
 @njit(cache=True)
-def sample_parts(N):
+def _sample_parts(N):
     """How many shares of ``N`` samples the threads take: one per thread Numba runs now
-    (``threads_now``: read at each call, never frozen into the cached code)."""
-    return min(N, threads_now())
+    (``_threads_now``: read at each call, never frozen into the cached code)."""
+    return min(N, _threads_now())
 
 
 @njit(cache=True, parallel=True)
@@ -231,7 +231,7 @@ def conv2d_forward(X, W, b, ph, pw, out):
     koff = _window_offsets(C, kh, kw, Hp, Wp)
     W2 = np.ascontiguousarray(W).reshape(W.size)       # (C_out, K) row-major
     if N > 1 and 2 * N * Co * out.shape[2] * Wp * C * kh * kw >= PARALLEL_FLOPS:
-        _direct_parallel(X, ph, pw, W2, kh, kw, koff, b, out, sample_parts(N))
+        _direct_parallel(X, ph, pw, W2, kh, kw, koff, b, out, _sample_parts(N))
     else:
         _direct_samples(X, ph, pw, W2, kh, kw, koff, b, out, 0, N)
     return out
@@ -367,7 +367,7 @@ def conv2d_backward_weight(X, dY, ph, pw, dW):
     Wp = Wd + 2 * pw
     K = C * kh * kw
     koff = _window_offsets(C, kh, kw, H + 2 * ph, Wp)
-    parts = sample_parts(N) if 2 * N * Co * dY.shape[2] * Wp * K >= PARALLEL_FLOPS else 1
+    parts = _sample_parts(N) if 2 * N * Co * dY.shape[2] * Wp * K >= PARALLEL_FLOPS else 1
     dot = K <= DOT_MAX_WINDOWS
     sums = np.zeros((parts, K * Co), dW.dtype)         # per thread: (C_out, K) if dot, else (K, C_out)
     if parts > 1:

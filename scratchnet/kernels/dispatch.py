@@ -59,7 +59,7 @@ def serial_or_parallel(min_elements: int = 1 << 16, fastmath: bool | set[str] = 
 # every later process of the checkout on one thread. ``numba.get_num_threads()`` in jitted code
 # calls the threading layer through a ctypes pointer, which Numba refuses to cache; the threading
 # layer also exports the same function to LLVM under the name ``get_num_threads`` (how Numba's
-# own parallel loops ask, in code it does cache), and ``threads_now`` calls it by that name.
+# own parallel loops ask, in code it does cache), and ``_threads_now`` calls it by that name.
 numba.get_num_threads()  # starts the threading layer, which registers the symbol
 
 
@@ -73,7 +73,7 @@ def _get_num_threads(typingctx):
 
 
 @njit(cache=True)
-def threads_now() -> int:
+def _threads_now() -> int:
     """The threads Numba runs a parallel loop on now: ``numba.get_num_threads()`` (so
     ``numba.set_num_threads`` counts), read at each call and safe to cache."""
     return _get_num_threads()

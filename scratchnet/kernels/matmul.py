@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 
-from .dispatch import threads_now
+from .dispatch import _threads_now
 from .machine import plan
 from .microkernel import MR, NV, tile, tile_narrow, tile_packed, tile_packed_b
 from .vector_ir import VECTOR_BYTES, copy_strip, gather_rows, transpose_rows, transpose_vl
@@ -28,7 +28,7 @@ KC = plan().kc             # depths per packed block (a KC x NR panel of B stays
 MC = plan().mc             # rows of op(A) per packed block (MC x KC stays in L2): 128
 NC = plan().nc             # columns of op(B) per packed block (KC x NC in L2/L3): 4096
 PARALLEL_FLOPS = 1 << 22   # below ~4 MFLOP one thread is faster than waking two
-# The threads a process may use (Python only). Jitted code asks ``threads_now()`` at each call
+# The threads a process may use (Python only). Jitted code asks ``_threads_now()`` at each call
 # instead: a module constant would be frozen into the machine code that ``cache=True`` keeps on
 # disk (dispatch.py says more).
 THREADS = numba.config.NUMBA_NUM_THREADS
@@ -213,11 +213,11 @@ def _gemm(A, a_trans, B, b_trans, out, beta):
 
 
 @njit(cache=True)
-def thread_parts(M, N):
+def _thread_parts(M, N):
     """``(row parts, column parts)`` of a threaded product: one part per thread Numba runs now
-    (``threads_now``: read at each call, so ``numba.set_num_threads`` counts and the cached code
+    (``_threads_now``: read at each call, so ``numba.set_num_threads`` counts and the cached code
     carries no thread count), along the longer side of out ``(M, N)``."""
-    parts = threads_now()
+    parts = _threads_now()
     return (parts, 1) if M >= N else (1, parts)
 
 
@@ -234,7 +234,7 @@ def _gemm_threads(A, a_trans, B, b_trans, out, beta):
         return out
     M, N = out.shape
     NR = _nr(out)
-    row_parts, col_parts = thread_parts(M, N)
+    row_parts, col_parts = _thread_parts(M, N)
     rows = ((M + MR - 1) // MR + row_parts - 1) // row_parts * MR  # whole micro-tiles per part
     cols = ((N + NR - 1) // NR + col_parts - 1) // col_parts * NR
     for t in prange(row_parts * col_parts):
