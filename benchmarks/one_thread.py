@@ -23,15 +23,10 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-CONV_LAYERS = {  # N, C, H, C_out, k, padding, bias: benchmarks/test_conv.py's layers
-    "book_conv conv1 b10": (10, 1, 28, 20, 5, 0, True),
-    "book_conv conv2 b10": (10, 20, 12, 40, 5, 0, True),
-    "fashion_cnn conv1 b64": (64, 1, 28, 32, 3, 1, False),
-    "fashion_cnn conv2 b64": (64, 32, 14, 64, 3, 1, False),
-    "fashion_cnn conv3 b64": (64, 64, 7, 64, 3, 1, False),
-    "cifar_cnn conv1 b128": (128, 3, 32, 32, 3, 1, False),
-    "cifar_cnn conv4 b128": (128, 64, 16, 128, 3, 1, False),
-}
+# The layers run when none is named (RESULTS.md's before/after tables): seven of
+# benchmarks/test_conv.py's LAYERS, whose whole list takes minutes on one thread.
+DEFAULT_CONV_LAYERS = ("book_conv conv1 b10", "book_conv conv2 b10", "cifar_cnn conv1 b128", "cifar_cnn conv4 b128",
+                       "fashion_cnn conv1 b64", "fashion_cnn conv2 b64", "fashion_cnn conv3 b64")
 
 
 def best_of(fn, reps: int, rounds: int = 7, clock=time.thread_time) -> float:
@@ -77,13 +72,14 @@ def gemm_line(variant: str, M: int, K: int, N: int) -> str:
 
 
 def conv_line(name: str) -> str:
-    """One layer of ``CONV_LAYERS``, forward + backward: scratchnet's and torch's times."""
+    """One layer of ``benchmarks/test_conv.py``'s ``LAYERS``, forward + backward: scratchnet's and torch's times."""
     import torch
+    from test_conv import LAYERS  # this script's folder is first on sys.path
 
     from scratchnet.nn import Conv2d
 
     torch.set_num_threads(1)
-    N, C, H, Co, k, pad, bias = CONV_LAYERS[name]
+    N, C, H, Co, k, pad, bias = LAYERS[name]
     first = name.split()[1] == "conv1"  # a network's first layer: no input gradient
     rng = np.random.default_rng(0)
     X = rng.random((N, C, H, H), dtype=np.float32)
@@ -107,7 +103,7 @@ def main(argv: list[str]) -> int:
             for variant in argv[1].split(","):
                 print(gemm_line(variant, *map(int, shape.split("x"))), flush=True)
     elif argv and argv[0] == "conv":
-        for name in argv[1:] or sorted(CONV_LAYERS):
+        for name in argv[1:] or DEFAULT_CONV_LAYERS:
             print(conv_line(name), flush=True)
     else:
         print(__doc__)

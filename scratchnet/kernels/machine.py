@@ -231,18 +231,14 @@ def emulation_env(target: str) -> dict[str, str]:
     raise ValueError(f"unknown CPU target {target!r}: expected 'native' or 'haswell'")
 
 
-# What emulation_env may set to change the instruction set (NUMBA_CACHE_DIR only keeps caches apart).
-EMULATION_VARS = ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY",
-                  "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
-
-
 def bench_env(target: str, environ: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """``(environment, dropped)`` for measuring as ``target``: ``environ`` with the target's
     variables set; for ``"native"``, without the instruction-set variables a shell may have set
     (a machine whose profile sets ``OPENBLAS_CORETYPE=Haswell`` would otherwise measure OpenBLAS's
     AVX2 kernels on an AVX-512 CPU), which come back as ``dropped`` so the caller can say so."""
     env = dict(environ)
-    dropped = {k: env.pop(k) for k in EMULATION_VARS if k in env} if target == "native" else {}
+    isa = [k for k in emulation_env("haswell") if k != "NUMBA_CACHE_DIR"]  # NUMBA_CACHE_DIR only keeps caches apart
+    dropped = {k: env.pop(k) for k in isa if k in env} if target == "native" else {}
     env.update(emulation_env(target))
     return env, dropped
 

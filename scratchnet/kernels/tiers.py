@@ -28,7 +28,8 @@ TIERS = (REFERENCE, FAST, CUDA)
 ENV = "SCRATCHNET_KERNELS"
 
 
-def _checked(tier: str, where: str) -> str:
+def check(tier: str, where: str) -> str:
+    """``tier`` if it can run here, else a ValueError that starts with ``where`` and says what to set."""
     if tier not in TIERS:
         raise ValueError(f"{where}: kernel tier must be one of {', '.join(TIERS)}, got {tier!r}")
     if tier == CUDA:
@@ -42,11 +43,6 @@ def _checked(tier: str, where: str) -> str:
     return tier
 
 
-def check(tier: str, where: str) -> str:
-    """``tier`` if it can run here, else a ValueError that starts with ``where`` and says what to set."""
-    return _checked(tier, where)
-
-
 def default_cpu_tier() -> str:
     """The tier the library runs on when nothing chooses one: ``fast`` (``reference`` under
     ``NUMBA_DISABLE_JIT=1``)."""
@@ -54,7 +50,7 @@ def default_cpu_tier() -> str:
 
 
 def _from_environment() -> str:
-    return _checked(os.environ.get(ENV, "").strip() or default_cpu_tier(), f"environment variable {ENV}")
+    return check(os.environ.get(ENV, "").strip() or default_cpu_tier(), f"environment variable {ENV}")
 
 
 _active = [_from_environment()]
@@ -80,7 +76,7 @@ def use(tier: str) -> Iterator[str]:
     threads that call kernels.
     """
     previous = _active[0]
-    _switch(_checked(tier, "kernels.use"))
+    _switch(check(tier, "kernels.use"))
     try:
         yield tier
     finally:
