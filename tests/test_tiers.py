@@ -62,6 +62,26 @@ def test_the_entry_points_are_rebound_at_each_switch():
         assert getattr(ops, name) is fast, name
 
 
+def test_no_code_imports_a_rebound_name_from_ops():
+    """``from scratchnet.kernels.ops import conv2d_forward`` keeps the kernel of the tier active at
+    import: a test that then switches tiers runs the fast kernel under the reference tier's name
+    (parity_tests/test_conv_kernels.py did, and a mutant of the reference convolution survived
+    it). Every rebound name is looked up as ``ops.NAME`` at the call."""
+    import ast
+    from pathlib import Path
+
+    rebound = set(ops.TWINS) | set(ops.ONE_CPU_VERSION) | set(ops.ARRAY_HELPERS) | {"ARRAYS", "ARRAY"}
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for folder in ("scratchnet", "torchnet", "tests", "parity_tests", "benchmarks"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module in ("scratchnet.kernels.ops", "ops", "kernels.ops"):
+                    offenders += [f"{path.relative_to(root)}:{node.lineno} {a.name}" for a in node.names
+                                  if a.name in rebound]
+    assert not offenders, "import the module and call ops.NAME instead: " + ", ".join(offenders)
+
+
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                           env={**os.environ, **env})
